@@ -1,0 +1,532 @@
+"""Data that camlib makes itself, so that nothing is downloaded at run time.
+
+- :func:`sample_image`: the photographs bundled inside scikit-image.
+- :func:`character`: a character rendered to a binary image (chapter 1's hand-made features).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SAMPLE_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "cat", "brick", "grass")
+
+
+def sample_image(name: str, *, gray: bool = False) -> np.ndarray:
+    """Return one of scikit-image's bundled photos as a float32 array in [0, 1].
+
+    Colour photos come back H×W×3 and grayscale photos H×W; ``gray=True`` converts a colour
+    photo to luminance with :func:`camlib.filters.to_gray`.
+
+    Example
+    -------
+    >>> img = sample_image("camera")
+    >>> img.shape, img.dtype
+    ((512, 512), dtype('float32'))
+    """
+    from skimage import data as skdata
+
+    if name not in SAMPLE_IMAGES:
+        raise ValueError(
+            f"unknown sample image {name!r}; choose one of {', '.join(SAMPLE_IMAGES)}"
+        )
+    image = np.asarray(getattr(skdata, name)())
+    if image.ndim == 3 and image.shape[-1] == 4:
+        image = image[..., :3]
+    image = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+    if gray and image.ndim == 3:
+        from camlib.filters import to_gray
+
+        image = to_gray(image)
+    return image
+
+
+def character(char: str, size: int = 64, *, weight: str = "bold") -> np.ndarray:
+    """Render one character, centred, as a ``size``×``size`` boolean image.
+
+    The glyph comes from DejaVu Sans, the font that ships inside matplotlib, so the result
+    is the same on every machine and needs no download.
+
+    Example
+    -------
+    >>> glyph = character("B")
+    >>> glyph.shape, glyph.dtype
+    ((64, 64), dtype('bool'))
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not isinstance(char, str) or len(char) != 1:
+        raise ValueError(f"character() draws exactly one character, got {char!r}")
+    if size < 16:
+        raise ValueError(f"size={size} is too small to draw a legible glyph; use 16 or more")
+    dpi = 100
+    fig = Figure(figsize=(size / dpi, size / dpi), dpi=dpi)
+    canvas = FigureCanvasAgg(fig)
+    fig.text(
+        0.5, 0.5, char, ha="center", va="center", fontsize=0.8 * size * 72 / dpi,
+        family="DejaVu Sans", weight=weight, color="black",
+    )
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    return rgba[..., 0] < 128
+
+
+# ----------------------------------------------------------------------------------------
+# Procedural datasets with exact ground truth
+# ----------------------------------------------------------------------------------------
+
+SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
+LANE_CLASSES = ("BLOCKED", "FREE", "UNDEFINED")
+
+
+def _check_n_size(n, size, min_size):
+    if not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"n={n!r} must be a positive integer: the number of images to make")
+    if not isinstance(size, (int, np.integer)) or size < min_size:
+        raise ValueError(
+            f"size={size!r} must be an integer of at least {min_size} pixels; "
+            f"smaller images cannot hold a recognisable object (use size=64)"
+        )
+
+
+def _grid(size):
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    return yy[None], xx[None]
+
+
+def _col(values):
+    """Reshape a length-N vector so that it broadcasts over N×H×W."""
+    return np.asarray(values, dtype=np.float32)[:, None, None]
+
+
+def _tight_boxes(masks):
+    """(x0, y0, x1, y1) with exclusive x1/y1 of each mask; -1 everywhere for an empty mask."""
+    rows, cols = masks.any(axis=2), masks.any(axis=1)
+    height, width = masks.shape[1:]
+    boxes = np.stack(
+        [
+            cols.argmax(1),
+            rows.argmax(1),
+            width - cols[:, ::-1].argmax(1),
+            height - rows[:, ::-1].argmax(1),
+        ],
+        axis=1,
+    ).astype(np.int64)
+    boxes[~rows.any(1)] = -1
+    return boxes
+
+
+def _texture(rng, n, size, contrast):
+    """Low-frequency gratings plus pixel noise: a background with structure, not a flat fill."""
+    coords = np.arange(size, dtype=np.float32)
+    texture = np.zeros((n, size, size), np.float32)
+    for _ in range(2):
+        angle = rng.uniform(0, np.pi, n)
+        freq = rng.uniform(0.15, 0.6, n)
+        phase = rng.uniform(0, 2 * np.pi, n)
+        # sin(a·x + b·y + c), split into outer products of 1-D waves: much faster on big N.
+        ax = (freq * np.cos(angle)).astype(np.float32)[:, None, None] * coords[None, None, :]
+        by = ((freq * np.sin(angle))[:, None] * coords[None, :] + phase[:, None])[:, :, None]
+        texture += np.sin(ax) * np.cos(by, dtype=np.float32) + np.cos(ax) * np.sin(by, dtype=np.float32)
+    texture *= _col(contrast) / 2
+    noise = rng.standard_normal((n, size, size, 3), dtype=np.float32)
+    noise *= 0.04
+    noise += texture[..., None]
+    return noise
+
+
+def _paint(images, mask, colour):
+    """Paint ``colour`` (N×3) into ``images`` wherever ``mask`` (N×H×W) is true, in place."""
+    np.copyto(images, np.asarray(colour, np.float32)[:, None, None, :], where=mask[..., None])
+
+
+def _segments(rng, n, size, count, width):
+    """Masks of ``count`` random straight segments per image."""
+    yy, xx = _grid(size)
+    mask = np.zeros((n, size, size), bool)
+    for _ in range(count):
+        x0, y0, x1, y1 = (rng.uniform(0, size, n) for _ in range(4))
+        dx, dy = x1 - x0, y1 - y0
+        t = ((xx - _col(x0)) * _col(dx) + (yy - _col(y0)) * _col(dy)) / _col(dx**2 + dy**2 + 1e-6)
+        t = np.clip(t, 0, 1)
+        dist2 = (xx - _col(x0) - t * _col(dx)) ** 2 + (yy - _col(y0) - t * _col(dy)) ** 2
+        mask |= dist2 <= (width / 2) ** 2
+    return mask
+
+
+def _dots(rng, n, size, count, radius):
+    yy, xx = _grid(size)
+    mask = np.zeros((n, size, size), bool)
+    for _ in range(count):
+        cx, cy = rng.uniform(0, size, n), rng.uniform(0, size, n)
+        r = rng.uniform(*radius, n)
+        mask |= (xx - _col(cx)) ** 2 + (yy - _col(cy)) ** 2 <= _col(r) ** 2
+    return mask
+
+
+def _shape_masks(labels, cx, cy, r, size):
+    """Masks of each image's object; the geometry of every class in one vectorised pass."""
+    yy, xx = _grid(size)
+    dx, dy, r = xx - _col(cx), yy - _col(cy), _col(r)
+    ax, ay = np.abs(dx), np.abs(dy)
+    arm = r / 3
+    by_class = {
+        "circle": dx**2 + dy**2 <= r**2,
+        "square": (ax <= 0.85 * r) & (ay <= 0.85 * r),
+        "triangle": (dy <= 0.8 * r) & (ax <= (dy + 1.1 * r) * 0.55),
+        "cross": ((ax <= r) & (ay <= arm)) | ((ax <= arm) & (ay <= r)),
+    }
+    stacked = np.stack([by_class[name] for name in SHAPE_CLASSES])
+    return stacked[labels, np.arange(len(labels))]
+
+
+def shapes(n, *, seed=0, size=64, clutter=True, return_masks=False):
+    """Images of one simple shape each, on a textured background, with exact boxes.
+
+    Each image holds a single object of class ``SHAPE_CLASSES[label]`` at a random
+    position, scale and colour. The background is a random grating plus pixel noise and,
+    with ``clutter=True``, a few thin lines and small dots that belong to no class, so that
+    "where did the model look?" has a wrong answer too. The object is drawn last and is
+    never hidden.
+
+    Parameters
+    ----------
+    n : number of images.
+    seed : the same seed gives identical arrays.
+    size : image height and width in pixels (at least 32).
+    clutter : draw distractor lines and dots.
+    return_masks : also return the N×H×W boolean mask of each object.
+
+    Returns
+    -------
+    images : float32, N×size×size×3, values in [0, 1].
+    labels : int64, (N,), an index into ``SHAPE_CLASSES``.
+    boxes : int64, N×4, ``(x0, y0, x1, y1)`` with x1 and y1 exclusive: the tight box of
+        the object's mask, so ``masks[i, y0:y1, x0:x1]`` contains the whole object.
+    masks : bool, N×size×size (only with ``return_masks=True``).
+
+    Example
+    -------
+    >>> images, labels, boxes = shapes(8, seed=1)
+    >>> images.shape, images.dtype, labels.shape, boxes.shape
+    ((8, 64, 64, 3), dtype('float32'), (8,), (8, 4))
+    >>> SHAPE_CLASSES[labels[0]] in SHAPE_CLASSES
+    True
+    """
+    _check_n_size(n, size, 32)
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, len(SHAPE_CLASSES), n)
+
+    background = rng.uniform(0.2, 0.8, (n, 1, 1, 1)).astype(np.float32)
+    tint = rng.uniform(-0.12, 0.12, (n, 1, 1, 3)).astype(np.float32)
+    images = _texture(rng, n, size, rng.uniform(0.1, 0.3, n))
+    images += background + tint
+
+    def contrasting_colours():
+        # Lighter or darker than the background by a clear margin, in any hue.
+        sign = np.where(background[:, 0, 0, 0] < 0.5, 1.0, -1.0)
+        sign = np.where(rng.random(n) < 0.2, -sign, sign)
+        level = background[:, 0, 0, 0] + sign * rng.uniform(0.3, 0.5, n)
+        hue = rng.uniform(-0.2, 0.2, (n, 3))
+        return np.clip(level[:, None] + hue, 0, 1)
+
+    if clutter:
+        _paint(images, _segments(rng, n, size, count=2, width=1.2), contrasting_colours())
+        _paint(images, _dots(rng, n, size, count=4, radius=(0.8, 1.8)), contrasting_colours())
+
+    radius = rng.uniform(0.14, 0.26, n) * size
+    margin = radius + 1
+    cx = rng.uniform(margin, size - 1 - margin)
+    cy = rng.uniform(margin, size - 1 - margin)
+    masks = _shape_masks(labels, cx, cy, radius, size)
+    colour = contrasting_colours()
+    shading = 1 + 0.04 * rng.standard_normal((n, size, size, 1), dtype=np.float32)
+    np.copyto(images, colour[:, None, None, :].astype(np.float32) * shading, where=masks[..., None])
+
+    images = np.clip(images, 0, 1, out=images).astype(np.float32, copy=False)
+    boxes = _tight_boxes(masks)
+    labels = labels.astype(np.int64)
+    return (images, labels, boxes, masks) if return_masks else (images, labels, boxes)
+
+
+# ----------------------------------------------------------------------------------------
+# Lane-change scenes: a synthetic left rear-side camera (Jeong et al., IV 2017)
+# ----------------------------------------------------------------------------------------
+
+# The camera is bolted to the car, so the scene geometry is the same in every image and
+# lane_regions() can say exactly which pixels are road, adjacent lane or sky. Coordinates
+# are fractions of the image size; road lines run from the vanishing point to the bottom.
+_HORIZON = 0.38
+_VANISH_U = 0.72
+_ROAD_EDGE_U = -0.5  # where the far edge of the adjacent lane meets the bottom row
+_DASHED_U = 0.35  # the dashed line between the adjacent lane and our own lane
+_EGO_EDGE_U = 1.6  # the right edge of our own lane
+_NEAR_DEPTH = (0.4, 0.8)  # BLOCKED: the vehicle's bottom, as a fraction from horizon to bottom
+_FAR_DEPTH = (0.05, 0.16)  # FREE with a vehicle: it is still far behind
+_CUE_FRACTION = (0.03, 0.03, 0.25, 0.11)
+
+
+def cue_box(size=64):
+    """The pixel box ``(x0, y0, x1, y1)`` (x1, y1 exclusive) of the spurious "timestamp" cue.
+
+    Example
+    -------
+    >>> cue_box(64)
+    (2, 2, 16, 7)
+    """
+    _check_n_size(1, size, 32)
+    x0, y0, x1, y1 = _CUE_FRACTION
+    return (round(x0 * size), round(y0 * size), round(x1 * size), round(y1 * size))
+
+
+CUE_BOX = cue_box(64)
+
+
+def _uv(size):
+    coords = (np.arange(size, dtype=np.float32) + 0.5) / size
+    return coords[None, :], coords[:, None]  # u varies along x, v along y
+
+
+def _line_u(bottom_u, v):
+    """u of the road line that ends at ``bottom_u`` on the bottom row, at height v."""
+    s = (v - _HORIZON) / (1 - _HORIZON)
+    return _VANISH_U + s * (bottom_u - _VANISH_U)
+
+
+def lane_regions(size=64):
+    """Boolean H×W masks of the fixed scene geometry of :func:`lane_scenes`.
+
+    Keys: ``"sky"`` (above the horizon), ``"road"`` (both lanes, as visible),
+    ``"adjacent_lane"`` (the lane we would change into: where a blocking vehicle drives),
+    ``"ego_lane"``, ``"roadside"`` (below the horizon, off the road) and ``"ego_car"`` (our
+    own car's flank at the right edge, which hides part of the road). ``road`` and
+    ``roadside`` exclude ``ego_car``; the six masks other than ``road`` partition the image.
+
+    Example
+    -------
+    >>> regions = lane_regions(64)
+    >>> sorted(regions)
+    ['adjacent_lane', 'ego_car', 'ego_lane', 'road', 'roadside', 'sky']
+    >>> bool((regions["adjacent_lane"] & regions["sky"]).any())
+    False
+    """
+    _check_n_size(1, size, 32)
+    u, v = _uv(size)
+    u, v = np.broadcast_arrays(u, v)
+    ego_car = (u > 0.9 - 0.12 * (v - 0.3)) & (v > 0.22)
+    ground = (v > _HORIZON) & ~ego_car
+    adjacent = ground & (u >= _line_u(_ROAD_EDGE_U, v)) & (u < _line_u(_DASHED_U, v))
+    ego_lane = ground & (u >= _line_u(_DASHED_U, v)) & (u < _line_u(_EGO_EDGE_U, v))
+    road = adjacent | ego_lane
+    return {
+        "sky": (v <= _HORIZON) & ~ego_car,
+        "road": road,
+        "adjacent_lane": adjacent,
+        "ego_lane": ego_lane,
+        "roadside": ground & ~road,
+        "ego_car": ego_car,
+    }
+
+
+def _vehicle_masks(rng, present, depth, lane_bottom_u, size):
+    """Rear views of cars, vans and trucks standing in a lane at the given depth."""
+    n = len(depth)
+    u, v = _uv(size)
+    bottom_v = _HORIZON + depth * (1 - _HORIZON)
+    left, right = _line_u(_ROAD_EDGE_U, bottom_v), _line_u(_DASHED_U, bottom_v)
+    if lane_bottom_u != _ROAD_EDGE_U:
+        left, right = _line_u(_DASHED_U, bottom_v), _line_u(lane_bottom_u, bottom_v)
+    lane_width = right - left
+    width = lane_width * rng.uniform(0.6, 0.8, n)
+    centre = (left + right) / 2 + lane_width * rng.uniform(-0.08, 0.08, n)
+    tall = rng.random(n) < 0.35  # vans and trucks: a tall box, no separate cabin
+    body_height = width * np.where(tall, rng.uniform(0.85, 1.15, n), rng.uniform(0.4, 0.55, n))
+    cabin_height = np.where(tall, 0, width * rng.uniform(0.3, 0.4, n))
+    width = np.where(present, width, 0)
+
+    du, dv = np.abs(u - _col(centre)), _col(bottom_v) - v  # dv: height above the bottom
+    body = (du <= _col(width / 2)) & (dv >= 0) & (dv <= _col(body_height))
+    cabin = (du <= _col(width * 0.36)) & (dv > _col(body_height)) & (
+        dv <= _col(body_height + cabin_height)
+    )
+    wheel_u = np.abs(du - _col(width * 0.34))
+    wheels = (wheel_u <= _col(width * 0.1)) & (dv >= _col(-width * 0.08)) & (dv < 0)
+    lights = (
+        (np.abs(du - _col(width * 0.4)) <= _col(width * 0.08))
+        & (np.abs(dv - _col(body_height * 0.7)) <= _col(width * 0.05))
+    )
+    window = (du <= _col(width * 0.28)) & (dv > _col(body_height + cabin_height * 0.15)) & (
+        dv <= _col(body_height + cabin_height * 0.85)
+    )
+    return body | cabin | wheels, cabin & window | (body & lights), wheels
+
+
+def lane_scenes(n, *, seed=0, size=64, p=(0.4, 0.35, 0.25), cue=None, cue_rate=1.0,
+                return_info=False):
+    """Synthetic left rear-side camera views labelled for a lane-change decision.
+
+    The camera looks backwards along our car's flank (visible at the right edge). The road
+    runs to a vanishing point on the horizon; a solid line marks the far edge of the
+    adjacent lane and a dashed line separates it from our own lane. The label answers "may
+    we move into the adjacent lane now?", as in Jeong et al. (IV 2017):
+
+    - ``BLOCKED`` (0): a vehicle drives in the adjacent lane close behind us: it is large
+      and its bottom edge is low in the image. Changing lanes is unsafe.
+    - ``FREE`` (1): the adjacent lane is empty, or its only vehicle is far behind: small,
+      near the horizon.
+    - ``UNDEFINED`` (2): the view cannot support a decision: sun glare, dirt on the lens,
+      darkness, or fog so dense that no lane is visible. No vehicle is drawn.
+
+    Every scene varies in lighting, sky, asphalt, roadside and vehicle colour, vehicle type
+    (car, van or truck) and the phase of the lane dashes, and a quarter of the clear scenes
+    also show a harmless vehicle following in our own lane, so that neither brightness nor
+    "is there a car somewhere" gives the answer away.
+
+    Parameters
+    ----------
+    n : number of images.
+    seed : the same seed gives identical arrays.
+    size : image height and width in pixels (at least 32).
+    p : class probabilities for (BLOCKED, FREE, UNDEFINED).
+    cue : a spurious shortcut for debugging chapters: a bright timestamp-like patch
+        stamped inside ``cue_box(size)`` (``CUE_BOX`` at size 64). ``None`` draws no
+        cue; ``"blocked"`` stamps it on BLOCKED images only (a training set with a
+        shortcut); ``"random"`` stamps it on images of any class (a test set where the
+        cue carries no information).
+    cue_rate : the probability that an eligible image is stamped.
+    return_info : also return a dict of per-image details: ``kind`` (``"near"``,
+        ``"far"``, ``"empty"``, ``"glare"``, ``"dirt"``, ``"dark"`` or ``"fog"``),
+        ``depth`` (0 at the horizon, 1 at the bottom row; NaN without a vehicle),
+        ``cue`` and ``follower`` (booleans).
+
+    Returns
+    -------
+    images : float32, N×size×size×3 in [0, 1].
+    labels : int64, (N,), an index into ``LANE_CLASSES``.
+    boxes : int64, N×4 ``(x0, y0, x1, y1)``, x1/y1 exclusive: the tight box of the
+        adjacent-lane vehicle, clipped to the image, or ``-1`` in all four places when
+        there is no such vehicle (all UNDEFINED scenes and empty FREE scenes).
+    info : dict (only with ``return_info=True``).
+
+    Example
+    -------
+    >>> images, labels, boxes = lane_scenes(6, seed=0)
+    >>> images.shape, [LANE_CLASSES[k] for k in labels][:2]
+    ((6, 64, 64, 3), ['UNDEFINED', 'FREE'])
+    >>> bool((boxes[labels == 2] == -1).all())
+    True
+    """
+    _check_n_size(n, size, 32)
+    p = np.asarray(p, dtype=float)
+    if p.shape != (3,) or (p < 0).any() or p.sum() <= 0:
+        raise ValueError(f"p={p.tolist()} must be three non-negative class probabilities")
+    if cue not in (None, "blocked", "random"):
+        raise ValueError(f'cue={cue!r} must be None, "blocked" or "random"')
+    if not 0 <= cue_rate <= 1:
+        raise ValueError(f"cue_rate={cue_rate} must be a probability in [0, 1]")
+
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(3, size=n, p=p / p.sum())
+    blocked, free, undefined = (labels == k for k in range(3))
+    far_car = free & (rng.random(n) < 0.5)
+    present = blocked | far_car
+    depth = np.where(blocked, rng.uniform(*_NEAR_DEPTH, n), rng.uniform(*_FAR_DEPTH, n))
+    follower = ~undefined & (rng.random(n) < 0.25)
+
+    regions = lane_regions(size)
+    u, v = _uv(size)
+    light = rng.uniform(0.6, 1.15, n)
+    warmth = rng.uniform(-0.08, 0.08, n)
+
+    def colour(base, spread):
+        rgb = np.asarray(base, np.float32) + rng.uniform(-spread, spread, (n, 3))
+        rgb[:, 0] += warmth
+        rgb[:, 2] -= warmth
+        return rgb.astype(np.float32)[:, None, None, :]
+
+    sky = colour((0.6, 0.7, 0.85), 0.12) + 0.3 * (v[..., None] - _HORIZON / 2)  # hazier low down
+    roadside = colour((0.35, 0.45, 0.25), 0.1)
+    asphalt = colour((0.38, 0.38, 0.4), 0.08)
+    ego_car = colour((0.3, 0.3, 0.32), 0.2)
+    images = np.where(regions["sky"][..., None], sky, 0).astype(np.float32)
+    images += np.where(regions["roadside"][..., None], roadside, 0)
+    images += np.where(regions["road"][..., None], asphalt, 0)
+    images += _texture(rng, n, size, rng.uniform(0.02, 0.08, n)) * (v[..., None] > _HORIZON)
+
+    # Lane markings: a solid far edge and a dashed centre line, wider towards the camera.
+    s = np.clip((v - _HORIZON) / (1 - _HORIZON), 1e-3, None)
+    half_width = 0.006 + 0.02 * s
+    solid = (np.abs(u - _line_u(_ROAD_EDGE_U, v)) < half_width) & (v > _HORIZON) & ~regions["ego_car"]
+    dash_phase = (1.0 / s)[None] * 0.9 + _col(rng.uniform(0, 1, n))
+    dashed = (np.abs(u - _line_u(_DASHED_U, v)) < half_width) & regions["road"]
+    dashed = dashed[None] & (dash_phase % 1.0 < 0.5)
+    paint = colour((0.9, 0.9, 0.85), 0.05)
+    _paint(images, np.broadcast_to(solid, (n, size, size)) | dashed, paint[:, 0, 0])
+
+    for lane_u, in_lane, lane_depth in (
+        (_EGO_EDGE_U, follower, rng.uniform(0.1, 0.3, n)),
+        (_ROAD_EDGE_U, present, depth),
+    ):
+        shape, dark_parts, wheels = _vehicle_masks(rng, in_lane, lane_depth, lane_u, size)
+        _paint(images, shape, rng.uniform(0.05, 0.95, (n, 3)))
+        _paint(images, dark_parts, rng.uniform(0.05, 0.25, (n, 1)).repeat(3, 1))
+        _paint(images, wheels, np.full((n, 3), 0.05))
+        vehicle = shape & ~regions["ego_car"]  # the last pass is the adjacent lane
+
+    _paint(images, np.broadcast_to(regions["ego_car"], (n, size, size)), ego_car[:, 0, 0])
+    images *= _col(light)[..., None]
+
+    kind = np.where(blocked, "near", np.where(far_car, "far", "empty")).astype(object)
+    spoilers = rng.integers(0, 4, n)
+    yy, xx = _grid(size)
+    for k, name in enumerate(("glare", "dirt", "dark", "fog")):
+        hit = undefined & (spoilers == k)
+        kind[hit] = name
+        if not hit.any():
+            continue
+        idx = np.flatnonzero(hit)
+        m = len(idx)
+        if name == "glare":
+            cx, cy = rng.uniform(0.1, 0.9, m) * size, rng.uniform(0.2, 0.7, m) * size
+            sigma = rng.uniform(0.25, 0.45, m) * size
+            alpha = np.exp(-((xx - _col(cx)) ** 2 + (yy - _col(cy)) ** 2) / (2 * _col(sigma) ** 2))
+            alpha = np.clip(1.6 * alpha, 0, 1)[..., None]
+            images[idx] = images[idx] * (1 - alpha) + alpha * colour((1.0, 0.97, 0.9), 0.03)[idx]
+        elif name == "dirt":
+            blobs = np.zeros((m, size, size), bool)
+            for _ in range(4):
+                cx, cy = rng.uniform(0.15, 0.6, m) * size, rng.uniform(0.35, 0.85, m) * size
+                r = rng.uniform(0.14, 0.26, m) * size
+                blobs |= (xx - _col(cx)) ** 2 + (yy - _col(cy)) ** 2 <= _col(r) ** 2
+            mud = colour((0.3, 0.22, 0.12), 0.06)[idx, 0, 0]
+            texture = 1 + 0.15 * rng.standard_normal((m, size, size, 1), dtype=np.float32)
+            images[idx] = np.where(blobs[..., None], mud[:, None, None] * texture, images[idx])
+        elif name == "dark":
+            images[idx] *= _col(rng.uniform(0.06, 0.16, m))[..., None]
+            images[idx] += 0.05 * rng.standard_normal((m, size, size, 3), dtype=np.float32)
+        else:
+            fog = _col(rng.uniform(0.85, 0.95, m))[..., None]
+            images[idx] = images[idx] * (1 - fog) + fog * colour((0.75, 0.75, 0.75), 0.1)[idx]
+
+    images += 0.02 * rng.standard_normal(images.shape, dtype=np.float32)
+
+    eligible = blocked if cue == "blocked" else np.ones(n, bool)
+    stamped = (cue is not None) & eligible & (rng.random(n) < cue_rate)
+    if stamped.any():
+        x0, y0, x1, y1 = cue_box(size)
+        patch = np.full((y1 - y0, x1 - x0, 3), 0.95, np.float32)
+        patch[1:-1, 1::3] = 0.1  # dark "digits" on the bright plate
+        images[stamped, y0:y1, x0:x1] = patch
+
+    images = np.clip(images, 0, 1).astype(np.float32, copy=False)
+    boxes = _tight_boxes(vehicle)
+    labels = labels.astype(np.int64)
+    if not return_info:
+        return images, labels, boxes
+    info = {
+        "kind": kind.astype(str),
+        "depth": np.where(present, depth, np.nan),
+        "cue": stamped,
+        "follower": follower,
+    }
+    return images, labels, boxes, info
