@@ -1,0 +1,173 @@
+"""Everything a figure in the book needs: image grids, kernels, heat-map overlays and boxes.
+
+Functions return the matplotlib ``Figure`` (or draw on a given ``Axes``) so that a notebook
+can show, save or tweak it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+#: The book's colours for boxes: the slides draw the prediction green and the truth red.
+PREDICTED_COLOR = "#2ca02c"
+TRUE_COLOR = "#d62728"
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def image_grid(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int | None = None,
+    cmap: str = "gray",
+    size: float = 2.4,
+    symmetric: bool = False,
+    suptitle: str | None = None,
+    colorbar: bool = False,
+):
+    """Show images side by side, one per panel, and return the figure.
+
+    Grayscale panels use ``cmap``; with ``symmetric=True`` each panel's colour scale is
+    centred on zero, which is how a signed filter response should be read.
+
+    Example
+    -------
+    >>> fig = image_grid([np.zeros((8, 8)), np.ones((8, 8))], ["zeros", "ones"])
+    >>> len(fig.axes)
+    2
+    """
+    plt = _plt()
+    images = list(images)
+    if not images:
+        raise ValueError("image_grid needs at least one image")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(titles)} titles; pass one title per image")
+    ncols = ncols or min(len(images), 6)
+    nrows = math.ceil(len(images) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index >= len(images):
+            continue
+        image = np.asarray(images[index])
+        if image.ndim == 3:
+            artist = ax.imshow(np.clip(image, 0, 1))
+        else:
+            limit = float(np.abs(image).max()) or 1.0
+            vrange = dict(vmin=-limit, vmax=limit) if symmetric else {}
+            artist = ax.imshow(image, cmap=cmap, **vrange)
+            if colorbar:
+                fig.colorbar(artist, ax=ax, fraction=0.046, pad=0.04)
+        if titles is not None:
+            ax.set_title(titles[index], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_kernel(kernel: np.ndarray, ax=None, *, title: str | None = None, fmt: str = "{:g}"):
+    """Draw a small kernel as a signed heat map with its numbers written in the cells.
+
+    Example
+    -------
+    >>> from camlib.filters import SOBEL_X
+    >>> ax = show_kernel(SOBEL_X, title="Sobel x")
+    """
+    plt = _plt()
+    kernel = np.asarray(kernel, dtype=float)
+    if kernel.ndim != 2:
+        raise ValueError(f"show_kernel draws a 2-D kernel, got shape {kernel.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.2, 2.2))
+    limit = float(np.abs(kernel).max()) or 1.0
+    ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    if kernel.size <= 49:
+        for (row, col), value in np.ndenumerate(kernel):
+            ax.text(col, row, fmt.format(round(value, 2)), ha="center", va="center", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, ax=None, *, alpha: float = 0.5, cmap: str = "jet",
+            title: str | None = None):
+    """Lay a heat map over an image; the map is stretched to the image's extent.
+
+    Example
+    -------
+    >>> ax = overlay(np.zeros((32, 32, 3)), np.random.rand(8, 8))
+    """
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3, 3))
+    image = np.asarray(image)
+    height, width = image.shape[:2]
+    ax.imshow(np.clip(image, 0, 1), cmap=None if image.ndim == 3 else "gray")
+    ax.imshow(np.asarray(heatmap), cmap=cmap, alpha=alpha, extent=(-0.5, width - 0.5, height - 0.5, -0.5),
+              interpolation="bilinear")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def draw_box(ax, box, *, color: str = PREDICTED_COLOR, label: str | None = None, linewidth: float = 2.0):
+    """Draw an ``(x0, y0, x1, y1)`` pixel box (x1, y1 exclusive) on an image axis.
+
+    Example
+    -------
+    >>> import matplotlib.pyplot as plt
+    >>> _, ax = plt.subplots(); ax.imshow(np.zeros((10, 10)))  # doctest: +ELLIPSIS
+    <...>
+    >>> patch = draw_box(ax, (2, 3, 6, 8), color=TRUE_COLOR)
+    """
+    from matplotlib.patches import Rectangle
+
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    patch = Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color,
+                      linewidth=linewidth, label=label)
+    ax.add_patch(patch)
+    return patch
+
+
+def flow(steps: Sequence[str], ax=None, *, highlight: Sequence[int] = (), title: str | None = None):
+    """Draw a left-to-right pipeline of labelled boxes joined by arrows.
+
+    ``highlight`` lists the indices of boxes to draw in the accent colour.
+
+    Example
+    -------
+    >>> ax = flow(["image", "features", "classifier"], highlight=[1])
+    """
+    plt = _plt()
+    steps = list(steps)
+    if not steps:
+        raise ValueError("flow needs at least one step")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.2 * len(steps), 1.4))
+    for index, label in enumerate(steps):
+        face = "#fde9c8" if index in highlight else "#e8eef7"
+        ax.text(index * 2.2, 0, label, ha="center", va="center", fontsize=10, wrap=True,
+                bbox=dict(boxstyle="round,pad=0.5", facecolor=face, edgecolor="#445"))
+        if index:
+            ax.annotate("", xy=(index * 2.2 - 0.8, 0), xytext=((index - 1) * 2.2 + 0.8, 0),
+                        arrowprops=dict(arrowstyle="->", color="#445"))
+    ax.set_xlim(-1.1, 2.2 * (len(steps) - 1) + 1.1)
+    ax.set_ylim(-0.6, 0.6)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
