@@ -71,20 +71,21 @@ _SQUASHING = ("softmax", "sigmoid")
 # ---------------------------------------------------------------------------------------
 
 
-def _producer(tensor):
-    """The operation that produced a symbolic Keras tensor, or None."""
+def _source(tensor):
+    """The layer that produced ``tensor``, looking through nested models, and the first
+    input of that call.
+
+    A shared layer is called once per model that uses it; the tensor's history says which
+    call (node) belongs to this graph, so the walk never strays into another model.
+    """
     history = getattr(tensor, "_keras_history", None)
-    return history[0] if history else None
-
-
-def _innermost(layer):
-    """Descend through nested models to the layer that really produces an output."""
-    while isinstance(layer, keras.Model) and getattr(layer, "outputs", None):
-        inner = _producer(layer.outputs[0])
-        if inner is None or inner is layer:
-            break
-        layer = inner
-    return layer
+    if not history:
+        return None, None
+    layer, node_index, tensor_index = history
+    if isinstance(layer, keras.Model) and getattr(layer, "outputs", None):
+        return _source(layer.outputs[tensor_index])
+    inputs = layer._inbound_nodes[node_index].input_tensors
+    return layer, (inputs[0] if inputs else None)
 
 
 def _walk(model, prefix=""):
@@ -148,38 +149,37 @@ def _find_layer(model, layer):
 
 
 class CamHead(NamedTuple):
-    """Where a CAM model's head sits: ``pooling`` averages the feature map, ``dense``
-    turns the pooled vector into class scores."""
+    """Where a CAM model's head sits: ``pooling`` averages the symbolic ``features``
+    tensor (the last feature map), ``dense`` turns the pooled vector into class scores."""
 
     pooling: keras.layers.Layer
     dense: keras.layers.Dense
+    features: object
 
 
 def _score_layer(model):
-    """The layer whose output is the class score, and whether the score is its input.
+    """The layer holding the class score, where the score is, and the layer's input.
 
     A trailing softmax/sigmoid ``Activation`` (or ``Softmax``) layer is skipped: the score
-    is that layer's input. Otherwise the score is the output of the last layer; for a
-    Dense with a softmax/sigmoid activation, its pre-activation.
+    is that layer's ``"input"``. Otherwise the score is the last layer's ``"output"``; for
+    a Dense with a softmax/sigmoid activation, its pre-activation, ``"logits"``.
     """
-    outputs = getattr(model, "outputs", None)
-    if not outputs:
-        return None, None
-    last = _innermost(_producer(outputs[0]))
+    last, last_input = _source(model.outputs[0])
     if isinstance(last, keras.layers.Softmax) or (
         isinstance(last, keras.layers.Activation) and _activation_name(last) in _SQUASHING
     ):
-        return last, "input"
+        return last, "input", last_input
     if last is not None and _activation_name(last) in _SQUASHING:
-        return last, "logits"
-    return last, "output"
+        return last, "logits", last_input
+    return last, "output", last_input
 
 
-def _is_global_average(layer):
+def _is_global_average(layer, features):
     if isinstance(layer, keras.layers.GlobalAveragePooling2D):
         return getattr(layer, "data_format", "channels_last") == "channels_last"
     if isinstance(layer, keras.layers.AveragePooling2D):
-        in_shape, out_shape = tuple(layer.input.shape), tuple(layer.output.shape)
+        in_shape = tuple(features.shape)
+        out_shape = tuple(layer.compute_output_shape(in_shape))
         return (
             getattr(layer, "data_format", "channels_last") == "channels_last"
             and len(in_shape) == 4
@@ -206,32 +206,31 @@ def find_cam_head(model):
         "CAM needs a model that ends in GlobalAveragePooling2D → Dense; "
         "for any other CNN use grad_cam(model, images)."
     )
-    dense, where = _score_layer(model)
+    dense, where, dense_input = _score_layer(model)
     if where == "input":
-        dense = _innermost(_producer(dense.input))
+        dense, dense_input = _source(dense_input)
     if not isinstance(dense, keras.layers.Dense):
         found = type(dense).__name__ if dense is not None else "nothing"
         raise ValueError(
             f"Model {model.name!r} has no CAM head: its class scores come from "
             f"{found}, not from a Dense layer. {hint}"
         )
-    layer = _innermost(_producer(dense.input))
+    layer, features = _source(dense_input)
     while isinstance(layer, _IDENTITY_AT_INFERENCE):
-        layer = _innermost(_producer(layer.input))
-    if layer is None or not _is_global_average(layer):
+        layer, features = _source(features)
+    if layer is None or not _is_global_average(layer, features):
         found = type(layer).__name__ if layer is not None else "nothing"
         raise ValueError(
             f"Model {model.name!r} has no CAM head: Dense layer {dense.name!r} is fed "
             f"by {found}, not by global average pooling over a feature map. {hint}"
         )
-    return CamHead(layer, dense)
+    return CamHead(layer, dense, features)
 
 
 def _default_target(model):
     """The layer Grad-CAM looks at by default: the one feeding GAP, else the last conv."""
     try:
-        pooling = find_cam_head(model).pooling
-        feeding = _innermost(_producer(pooling.input))
+        feeding, _ = _source(find_cam_head(model).features)
         if feeding is not None and not _is_input_layer(feeding):
             return feeding
     except ValueError:
@@ -543,7 +542,7 @@ class GradientMethod:
         return _run_batched(run, images, classes, batch_size)
 
     def _make_pass(self, model_ref, site, spec):
-        score_layer, where = _score_layer(model_ref())
+        score_layer, where, _ = _score_layer(model_ref())
         score_site = _Site(score_layer, where) if where in ("input", "logits") else None
         watch_images = _is_input_layer(site.layer)
         sites = ([] if watch_images else [site]) + ([score_site] if score_site else [])
@@ -588,7 +587,7 @@ class Saliency(GradientMethod):
     """
 
     def default_layer(self, model):
-        return _producer(model.inputs[0])
+        return _source(model.inputs[0])[0]
 
     def target(self, model, layer):
         if layer is not None:

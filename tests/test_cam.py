@@ -1,0 +1,327 @@
+"""CAM and Grad-CAM on tiny random models: the identities the book relies on."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from camlib import cam as C  # noqa: E402
+
+SIZE, CLASSES = 12, 4
+
+
+def images(n=5, seed=0, size=SIZE):
+    return np.random.default_rng(seed).random((n, size, size, 3), dtype=np.float32)
+
+
+def random_bias(seed):
+    return keras.initializers.RandomNormal(stddev=0.5, seed=seed)
+
+
+def backbone_layers(seed, last_activation="relu"):
+    return [
+        keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1",
+                            kernel_initializer=keras.initializers.GlorotUniform(seed)),
+        keras.layers.MaxPooling2D(name="pool"),
+        keras.layers.Conv2D(6, 3, padding="same", activation=last_activation, name="c2",
+                            kernel_initializer=keras.initializers.GlorotUniform(seed + 1)),
+    ]
+
+
+def gap_model(seed=0, head="softmax"):
+    """Functional conv → GAP → Dense model. head: softmax | linear | activation."""
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = inputs
+    for layer in backbone_layers(seed, last_activation=None if head == "linear" else "relu"):
+        x = layer(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    dense_activation = "softmax" if head == "softmax" else None
+    x = keras.layers.Dense(CLASSES, activation=dense_activation, name="fc",
+                           bias_initializer=random_bias(seed))(x)
+    if head == "activation":
+        x = keras.layers.Activation("softmax", name="probs")(x)
+    return keras.Model(inputs, x, name=f"gap_{head}_{seed}")
+
+
+def nested_twin(flat):
+    """The same weights as ``flat``, with the convolutions inside a backbone model."""
+    inner = keras.Input((SIZE, SIZE, 3))
+    x = inner
+    for name in ("c1", "pool", "c2"):
+        x = flat.get_layer(name)(x)
+    backbone = keras.Model(inner, x, name="backbone")
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.GlobalAveragePooling2D()(backbone(inputs))
+    outputs = flat.get_layer("fc")(x)
+    return keras.Model(inputs, outputs, name="nested")
+
+
+def logits_of(model, x):
+    """Pre-softmax class scores, straight from the pooled features and the Dense weights."""
+    pooled = keras.Model(model.inputs[0], model.get_layer("gap").output)(x).numpy()
+    kernel, bias = model.get_layer("fc").get_weights()
+    return pooled.astype(np.float64) @ kernel + bias
+
+
+# --- the CAM identity ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("head", ["softmax", "linear", "activation"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cam_identity_mean_of_map_plus_bias_is_the_logit(seed, head):
+    model, x = gap_model(seed, head), images(6, seed)
+    logits = logits_of(model, x)
+    bias = model.get_layer("fc").get_weights()[1]
+    for c in range(CLASSES):
+        maps = C.cam(model, x, class_index=c)
+        assert maps.shape == (6, SIZE // 2, SIZE // 2) and maps.dtype == np.float32
+        np.testing.assert_allclose(maps.mean(axis=(1, 2)) + bias[c], logits[:, c], atol=1e-5)
+
+
+def test_cam_default_class_is_the_prediction():
+    model, x = gap_model(3), images(8, 3)
+    predicted = model.predict(x, verbose=0).argmax(axis=1)
+    np.testing.assert_array_equal(C.cam(model, x), C.cam(model, x, class_index=predicted))
+
+
+def test_cam_is_raw_and_can_be_negative():
+    model, x = gap_model(4, "linear"), images(4, 4)
+    maps = np.stack([C.cam(model, x, class_index=c) for c in range(CLASSES)])
+    assert maps.min() < 0 < maps.max()
+
+
+def test_cam_accepts_vggcam_average_pooling_and_dropout():
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="conv_cam")(inputs)
+    x = keras.layers.AveragePooling2D((SIZE, SIZE), name="avg_pool")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dropout(0.5)(x)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="fc_cam")(x)
+    model = keras.Model(inputs, outputs)
+    x_in = images(3)
+    features = keras.Model(inputs, model.get_layer("conv_cam").output)(x_in).numpy()
+    kernel = model.get_layer("fc_cam").get_weights()[0]
+    expected = np.einsum("nhwk,k->nhw", features, kernel[:, 2])
+    np.testing.assert_allclose(C.cam(model, x_in, class_index=2), expected, atol=1e-5)
+
+
+def test_cam_on_sequential_and_nested_models_matches_functional():
+    flat, x = gap_model(5), images(4, 5)
+    sequential = keras.Sequential(
+        [keras.Input((SIZE, SIZE, 3))]
+        + [flat.get_layer(n) for n in ("c1", "pool", "c2", "gap", "fc")]
+    )
+    expected = C.cam(flat, x)
+    np.testing.assert_array_equal(C.cam(sequential, x), expected)
+    np.testing.assert_array_equal(C.cam(nested_twin(flat), x), expected)
+
+
+# --- Grad-CAM --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("head", ["softmax", "linear", "activation"])
+def test_grad_cam_is_relu_cam_over_area_on_gap_models(head):
+    """With a logit target, dS_c/dA_k = w_k^c / (h w) everywhere, so Grad-CAM is ReLU(CAM)/(h w)."""
+    model, x = gap_model(6, head), images(5, 6)
+    h, w = SIZE // 2, SIZE // 2
+    for class_index in (None, 1, [3, 2, 1, 0, 3]):
+        expected = np.maximum(C.cam(model, x, class_index), 0) / (h * w)
+        got = C.grad_cam(model, x, class_index)
+        assert got.shape == (5, h, w) and got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_grad_cam_matches_a_hand_written_tape_on_a_non_gap_model():
+    inputs = keras.Input((SIZE, SIZE, 3))
+    features = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = keras.layers.Flatten()(features)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="fc")(x)
+    model = keras.Model(inputs, outputs)
+    x_in = images(3, 7)
+    # The textbook recipe works on a flat functional model; use it as the reference.
+    split = keras.Model(inputs, [features, model.get_layer("fc").output])
+    fc = model.get_layer("fc")
+    with tf.GradientTape() as tape:
+        activations, _ = split(x_in)
+        tape.watch(activations)
+        flat = tf.reshape(activations, (3, -1))
+        logits = tf.matmul(flat, fc.kernel) + fc.bias
+        score = logits[:, 2]
+    grads = tape.gradient(score, activations).numpy()
+    alpha = grads.mean(axis=(1, 2))
+    expected = np.maximum(np.einsum("nhwk,nk->nhw", activations.numpy(), alpha), 0)
+    np.testing.assert_allclose(C.grad_cam(model, x_in, 2), expected, rtol=1e-4, atol=1e-7)
+
+
+def test_grad_cam_on_nested_model_equals_flat_model():
+    flat, x = gap_model(8), images(4, 8)
+    nested = nested_twin(flat)
+    classes = [0, 1, 2, 3]
+    np.testing.assert_allclose(C.grad_cam(nested, x, classes), C.grad_cam(flat, x, classes),
+                               atol=1e-7)
+    early = C.grad_cam(flat, x, classes, layer="c1")
+    assert early.shape == (4, SIZE, SIZE)
+    np.testing.assert_allclose(C.grad_cam(nested, x, classes, layer="backbone/c1"), early,
+                               atol=1e-7)
+    np.testing.assert_allclose(C.grad_cam(nested, x, classes, layer="c1"), early, atol=1e-7)
+
+
+def test_grad_cam_on_nested_sequential_backbone():
+    flat, x = gap_model(9), images(3, 9)
+    backbone = keras.Sequential(
+        [keras.Input((SIZE, SIZE, 3))] + [flat.get_layer(n) for n in ("c1", "pool", "c2")],
+        name="backbone",
+    )
+    outer = keras.Sequential([keras.Input((SIZE, SIZE, 3)), backbone,
+                              keras.layers.GlobalAveragePooling2D(), flat.get_layer("fc")])
+    np.testing.assert_allclose(C.grad_cam(outer, x), C.grad_cam(flat, x), atol=1e-7)
+    np.testing.assert_allclose(C.grad_cam(outer, x, layer="backbone/c1"),
+                               C.grad_cam(flat, x, layer="c1"), atol=1e-7)
+    assert C.conv_layer_names(outer) == ["backbone/c1", "backbone/c2"]
+
+
+def test_saliency_is_the_pre_softmax_pixel_gradient():
+    model, x = gap_model(10), images(2, 10)
+    fc = model.get_layer("fc")
+    pooled_model = keras.Model(model.inputs[0], model.get_layer("gap").output)
+    x_t = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x_t)
+        score = (tf.matmul(pooled_model(x_t), fc.kernel) + fc.bias)[:, 1]
+    expected = np.abs(tape.gradient(score, x_t).numpy()).max(axis=-1)
+    np.testing.assert_allclose(C.saliency(model, x, 1), expected, rtol=1e-4, atol=1e-8)
+
+
+def test_a_new_method_only_defines_how_to_combine():
+    class ActivationTimesGradient(C.GradientMethod):
+        def combine(self, activations, grads):
+            return tf.reduce_sum(activations * grads, axis=-1)
+
+    class MeanGradient(C.GradientMethod):
+        def weights(self, activations, grads):
+            return tf.reduce_mean(grads, axis=(1, 2))
+
+    model, x = gap_model(11), images(3, 11)
+    summed = ActivationTimesGradient()(model, x, 0)
+    h, w = summed.shape[1:]
+    np.testing.assert_allclose(summed, C.cam(model, x, 0) / (h * w), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(MeanGradient()(model, x, 0), C.grad_cam(model, x, 0), atol=1e-7)
+
+
+# --- batches and the compiled-function cache ------------------------------------------
+
+
+@pytest.mark.parametrize("method", [C.cam, C.grad_cam, C.saliency])
+def test_batched_maps_equal_maps_one_image_at_a_time(method):
+    model, x = gap_model(12), images(5, 12)
+    classes = np.array([3, 0, 2, 1, 3])
+    batch = method(model, x, classes)
+    singles = np.concatenate([method(model, x[i : i + 1], classes[i]) for i in range(5)])
+    np.testing.assert_allclose(batch, singles, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(method(model, x, classes, batch_size=2), batch, rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_compiled_functions_are_cached_and_not_retraced():
+    model, x = gap_model(13), images(7, 13)
+    C.cam(model, x)
+    C.grad_cam(model, x)
+    functions = dict(C._CACHE[model])
+    assert len(functions) == 2
+    C.cam(model, x[:3], class_index=1)
+    C.grad_cam(model, x, class_index=2, batch_size=4)  # chunks of 4 and 3
+    assert C._CACHE[model] == functions
+    assert [f.experimental_get_tracing_count() for f in functions.values()] == [1, 1]
+    C.grad_cam(model, x, layer="c1")
+    assert len(C._CACHE[model]) == 3
+
+
+def test_the_model_leaves_no_trace_of_the_capture():
+    model = gap_model(14)
+    before = model.predict(images(3), verbose=0)
+    C.grad_cam(model, images(3))
+    assert all("call" not in layer.__dict__ for layer in model.layers)
+    assert model.get_layer("fc").activation.__name__ == "softmax"
+    np.testing.assert_allclose(model.predict(images(3), verbose=0), before, atol=1e-6)
+
+
+# --- upsample and normalize -----------------------------------------------------------
+
+
+def test_upsample_keeps_values_and_shape():
+    maps = np.array([[[-1.0, 1.0], [1.0, -1.0]]], dtype=np.float32)
+    big = C.upsample(maps, (8, 8))
+    assert big.shape == (1, 8, 8) and big.dtype == np.float32
+    assert big.min() == -1.0 and big.max() == 1.0  # corners keep the raw, signed values
+    np.testing.assert_allclose(C.upsample(np.full((3, 3), 2.5), 9), np.full((9, 9), 2.5))
+
+
+def test_normalize_maps_each_map_to_unit_range_without_nan():
+    maps = np.stack([np.arange(9.0).reshape(3, 3) - 2, np.zeros((3, 3)), -np.ones((3, 3)),
+                     np.full((3, 3), 4.0)])
+    out = C.normalize(maps)
+    assert not np.isnan(out).any()
+    assert out[0].min() == 0.0 and out[0].max() == 1.0
+    np.testing.assert_array_equal(out[1:], 0.0)
+
+
+# --- refusing bad input ---------------------------------------------------------------
+
+
+def flatten_model():
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.Flatten()(x)
+    return keras.Model(inputs, keras.layers.Dense(CLASSES, activation="softmax")(x))
+
+
+def test_cam_refuses_a_model_without_gap_head_and_points_to_grad_cam():
+    with pytest.raises(ValueError, match="not by global average pooling.*grad_cam"):
+        C.cam(flatten_model(), images(2))
+
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.GlobalMaxPooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    gmp = keras.Model(inputs, keras.layers.Dense(CLASSES)(x))
+    with pytest.raises(ValueError, match="GlobalMaxPooling2D.*grad_cam"):
+        C.cam(gmp, images(2))
+    assert C.grad_cam(gmp, images(2)).shape == (2, SIZE - 2, SIZE - 2)
+
+
+def test_unknown_layer_lists_the_convolution_layers():
+    nested = nested_twin(gap_model(15))
+    with pytest.raises(ValueError, match="Unknown layer 'conv9'") as error:
+        C.grad_cam(nested, images(2), layer="conv9")
+    assert "backbone/c1" in str(error.value) and "backbone/c2" in str(error.value)
+    with pytest.raises(ValueError, match=r"4-D \(N, h, w, K\)"):
+        C.grad_cam(gap_model(15), images(2), layer="fc")
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((2, SIZE, SIZE + 1, 3)), r"shape \(2, 12, 13, 3\).*expects \(N, 12, 12, 3\)"),
+        (np.zeros((2, SIZE, SIZE)), r"expects \(N, 12, 12, 3\)"),
+        (np.zeros((SIZE, SIZE, 3)), r"single image.*images\[None\]"),
+        (np.zeros((0, SIZE, SIZE, 3)), "empty batch"),
+        (np.full((1, SIZE, SIZE, 3), np.nan), "NaN"),
+    ],
+)
+@pytest.mark.parametrize("method", [C.cam, C.grad_cam])
+def test_bad_images_are_refused_with_the_reason(method, bad, message):
+    with pytest.raises(ValueError, match=message):
+        method(gap_model(16), bad)
+
+
+@pytest.mark.parametrize(
+    "class_index, message",
+    [(4, r"out of range.*0\.\.3"), (-1, r"out of range.*0\.\.3"), ([0, 1], r"one class per image"),
+     (1.5, "integers")],
+)
+@pytest.mark.parametrize("method", [C.cam, C.grad_cam])
+def test_bad_class_index_is_refused_with_the_valid_range(method, class_index, message):
+    with pytest.raises(ValueError, match=message):
+        method(gap_model(17), images(3), class_index)

@@ -1,0 +1,141 @@
+"""Boxes from maps and IoU, on hand-made maps whose answers are known."""
+
+import numpy as np
+import pytest
+
+from camlib.localize import (
+    EMPTY_BOX,
+    best_threshold,
+    box_from_map,
+    box_ious,
+    boxes_from_maps,
+    iou,
+    localization_accuracy,
+)
+
+
+def blob_map(shape, *blobs):
+    """A map with rectangular blobs, each ``(y0, y1, x0, x1, value)``."""
+    m = np.zeros(shape)
+    for y0, y1, x0, x1, value in blobs:
+        m[y0:y1, x0:x1] = value
+    return m
+
+
+# --- box_from_map ---------------------------------------------------------------------
+
+
+def test_single_blob_box_is_exclusive_on_the_right_and_bottom():
+    m = blob_map((10, 12), (2, 5, 3, 9, 1.0))  # rows 2..4, columns 3..8
+    box = box_from_map(m)
+    assert box == (3, 2, 9, 5)
+    x0, y0, x1, y1 = box
+    assert m[y0:y1, x0:x1].min() == 1.0 and m[y0:y1, x0:x1].size == (m > 0).sum()
+    assert all(type(v) is int for v in box)
+
+
+def test_one_pixel_blob_has_unit_box():
+    m = blob_map((5, 5), (4, 5, 0, 1, 3.0))  # bottom-left corner
+    assert box_from_map(m) == (0, 4, 1, 5)
+
+
+def test_largest_component_wins_over_highest_peak():
+    m = blob_map((12, 12), (0, 2, 0, 2, 1.0), (5, 11, 4, 10, 0.5))
+    assert box_from_map(m) == (4, 5, 10, 11)
+
+
+def test_largest_component_uses_8_connectivity():
+    m = np.eye(8)  # eight pixels touching only at corners: one component of 8
+    m[0:2, 5:8] = 1.0  # a separate, compact blob of 6
+    assert box_from_map(m) == (0, 0, 8, 8)  # with 4-connectivity the blob would win
+
+
+def test_threshold_keeps_pixels_equal_to_the_cut():
+    m = blob_map((6, 10), (2, 3, 0, 10, 0.5))  # a weak stripe across the row
+    m[2, 4] = 2.5  # 0.2 * 2.5 == 0.5: the stripe stays
+    assert box_from_map(m, threshold=0.2) == (0, 2, 10, 3)
+    assert box_from_map(m, threshold=0.21) == (4, 2, 5, 3)  # only the peak survives
+
+
+def test_threshold_edges():
+    m = blob_map((6, 6), (1, 3, 1, 3, 1.0), (4, 6, 4, 6, 0.1))
+    m[0, 0] = -1.0
+    assert box_from_map(m, threshold=1.0) == (1, 1, 3, 3)  # only the maximum
+    # threshold 0 keeps every non-negative pixel: everything but the -1 corner, connected
+    assert box_from_map(m, threshold=0.0) == (0, 0, 6, 6)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        box_from_map(m, threshold=1.5)
+
+
+@pytest.mark.parametrize("m", [np.zeros((7, 7)), -np.ones((7, 7)), -np.arange(49.0).reshape(7, 7)])
+def test_map_without_positive_values_gives_the_empty_box(m):
+    assert box_from_map(m) == EMPTY_BOX == (0, 0, 0, 0)
+    assert iou(box_from_map(m), (0, 0, 7, 7)) == 0.0
+
+
+def test_constant_positive_map_gives_the_whole_map():
+    assert box_from_map(np.full((4, 9), 0.3)) == (0, 0, 9, 4)
+
+
+def test_box_from_map_refuses_bad_maps():
+    with pytest.raises(ValueError, match="2-D"):
+        box_from_map(np.zeros((2, 3, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        box_from_map(np.array([[np.nan, 1.0]]))
+
+
+# --- iou ------------------------------------------------------------------------------
+
+
+def test_iou_identical_disjoint_half_overlapping():
+    assert iou((1, 2, 5, 6), (1, 2, 5, 6)) == 1.0
+    assert iou((0, 0, 2, 2), (5, 5, 8, 8)) == 0.0
+    assert iou((0, 0, 2, 2), (2, 0, 4, 2)) == 0.0  # touching edges share no pixel
+    assert iou((0, 0, 4, 2), (2, 0, 6, 2)) == pytest.approx(1 / 3)  # half of each box
+    assert iou((0, 0, 4, 4), (0, 0, 4, 2)) == 0.5  # one box is half the other
+
+
+def test_iou_with_empty_boxes_is_zero():
+    assert iou(EMPTY_BOX, EMPTY_BOX) == 0.0
+    assert iou(EMPTY_BOX, (0, 0, 3, 3)) == 0.0
+    assert iou((2, 2, 2, 5), (0, 0, 5, 5)) == 0.0
+
+
+def test_iou_is_symmetric():
+    a, b = (1, 1, 7, 4), (3, 0, 9, 6)
+    assert iou(a, b) == iou(b, a)
+
+
+# --- batches and accuracy -------------------------------------------------------------
+
+
+def test_boxes_from_maps_in_map_and_image_pixels():
+    maps = np.stack([blob_map((4, 4), (1, 3, 1, 3, 1.0)), blob_map((4, 4), (0, 1, 0, 4, 1.0))])
+    np.testing.assert_array_equal(boxes_from_maps(maps), [[1, 1, 3, 3], [0, 0, 4, 1]])
+    big = boxes_from_maps(maps, image_size=(16, 16))
+    assert big.shape == (2, 4) and big.dtype == np.int64
+    # each map pixel is a 4x4 image block; bilinear blur grows the box by under a block
+    assert big[0, 0] in range(2, 5) and big[0, 2] in range(12, 15)
+    np.testing.assert_array_equal(boxes_from_maps(maps[0]), [[1, 1, 3, 3]])
+
+
+def test_localization_accuracy_counts_iou_at_least_one_half():
+    maps = np.stack([blob_map((8, 8), (0, 4, 0, 4, 1.0))] * 3)
+    true_boxes = [(0, 0, 4, 4), (0, 0, 4, 8), (4, 4, 8, 8)]  # IoU 1, exactly 0.5, 0
+    np.testing.assert_allclose(box_ious(maps, true_boxes), [1.0, 0.5, 0.0])
+    assert localization_accuracy(maps, true_boxes) == pytest.approx(2 / 3)
+    assert localization_accuracy(maps, true_boxes, iou_threshold=0.6) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="one per map"):
+        localization_accuracy(maps, true_boxes[:2])
+
+
+def test_best_threshold_finds_the_cut_that_separates_object_from_glow():
+    m = blob_map((10, 10), (0, 10, 0, 10, 0.3), (2, 5, 2, 5, 1.0))  # object on a glow
+    t, accuracy = best_threshold(m[None], [(2, 2, 5, 5)])
+    assert accuracy == 1.0 and 0.3 < t <= 1.0
+    assert localization_accuracy(m[None], [(2, 2, 5, 5)], threshold=0.2) == 0.0
+
+
+def test_equal_areas_are_decided_by_the_stronger_component():
+    m = blob_map((6, 10), (0, 2, 0, 2, 0.6), (3, 5, 6, 8, 0.9))
+    assert box_from_map(m) == (6, 3, 8, 5)
