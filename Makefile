@@ -14,7 +14,6 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.cam-book-installed
 export PATH := $(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
-export MPLBACKEND ?= Agg
 
 .PHONY: install book test unit notebooks book-strict clean
 

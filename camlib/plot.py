@@ -22,6 +22,18 @@ def _plt():
     return plt
 
 
+def robust_limit(values: np.ndarray, percentile: float = 99.5) -> float:
+    """The colour-scale limit for signed data: the ``percentile`` of ``|values|`` (1.0 if all zero).
+
+    Example
+    -------
+    >>> robust_limit(np.array([-2.0, 1.0, 0.5]), percentile=100)
+    2.0
+    """
+    limit = float(np.percentile(np.abs(values), percentile))
+    return limit if limit > 0 else (float(np.abs(values).max()) or 1.0)
+
+
 def image_grid(
     images: Sequence[np.ndarray],
     titles: Sequence[str] | None = None,
@@ -36,7 +48,8 @@ def image_grid(
     """Show images side by side, one per panel, and return the figure.
 
     Grayscale panels use ``cmap``; with ``symmetric=True`` each panel's colour scale is
-    centred on zero, which is how a signed filter response should be read.
+    centred on zero, which is how a signed filter response should be read, and clipped at
+    :func:`robust_limit` so that a few extreme pixels do not wash out the rest.
 
     Example
     -------
@@ -61,8 +74,7 @@ def image_grid(
         if image.ndim == 3:
             artist = ax.imshow(np.clip(image, 0, 1))
         else:
-            limit = float(np.abs(image).max()) or 1.0
-            vrange = dict(vmin=-limit, vmax=limit) if symmetric else {}
+            vrange = dict(vmin=-(limit := robust_limit(image)), vmax=limit) if symmetric else {}
             artist = ax.imshow(image, cmap=cmap, **vrange)
             if colorbar:
                 fig.colorbar(artist, ax=ax, fraction=0.046, pad=0.04)
@@ -92,7 +104,8 @@ def show_kernel(kernel: np.ndarray, ax=None, *, title: str | None = None, fmt: s
     ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
     if kernel.size <= 49:
         for (row, col), value in np.ndenumerate(kernel):
-            ax.text(col, row, fmt.format(round(value, 2)), ha="center", va="center", fontsize=9)
+            ink = "white" if abs(value) > 0.6 * limit else "black"
+            ax.text(col, row, fmt.format(round(value, 2)), ha="center", va="center", fontsize=9, color=ink)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:

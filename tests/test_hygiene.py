@@ -1,0 +1,121 @@
+"""The book's conventions: notebooks follow the template, carry no outputs, sit in the table of
+contents, and every badge and Colab setup cell agrees with the one repository URL in _config.yml."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"].rstrip("/")
+BRANCH = CONFIG["repository"].get("branch", "main")
+PROTECTED_PACKAGES = ("tensorflow", "keras", "ipywidgets")
+
+
+def toc_files(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "root"):
+                yield value
+            else:
+                yield from toc_files(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from toc_files(item)
+
+
+def load(path):
+    return json.loads(path.read_text())
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no notebook"
+
+
+def test_every_toc_entry_exists_and_every_notebook_is_listed():
+    listed = set(toc_files(TOC))
+    for entry in listed:
+        assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".md", ".ipynb")), entry
+    for notebook in NOTEBOOKS:
+        assert notebook.relative_to(ROOT).with_suffix("").as_posix() in listed, f"{notebook.name} not in _toc.yml"
+
+
+def test_config_has_the_required_settings():
+    assert CONFIG["execute"]["execute_notebooks"] == "cache"
+    assert CONFIG["execute"]["timeout"] > 0
+    assert CONFIG["execute"]["stderr_output"] == "remove"
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPO_URL)
+    assert {"dollarmath", "amsmath", "colon_fence"} <= set(CONFIG["parse"]["myst_enable_extensions"])
+    for path in CONFIG["bibtex_bibfiles"]:
+        assert (ROOT / path).exists()
+
+
+def test_jupyter_book_is_pinned_below_2():
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^jupyter-book>=1[^\n]*,<2", requirements, re.M)
+
+
+def test_camlib_install_never_pulls_in_the_colab_runtime_packages():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    dependencies = re.search(r"dependencies = \[(.*?)\]", pyproject, re.S).group(1)
+    for package in PROTECTED_PACKAGES:
+        assert package not in dependencies.lower()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(path):
+    for cell in load(path)["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{path.name} has outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_opens_with_title_badge_and_colab_setup(path):
+    cells = load(path)["cells"]
+    title, badge, setup = cells[0], cells[1], cells[2]
+    assert title["cell_type"] == "markdown" and source(title).startswith("# ")
+
+    owner_repo = REPO_URL.removeprefix("https://github.com/")
+    expected = f"https://colab.research.google.com/github/{owner_repo}/blob/{BRANCH}/notebooks/{path.name}"
+    assert badge["cell_type"] == "markdown" and f"]({expected})" in source(badge)
+    assert "colab-badge.svg" in source(badge)
+
+    code = source(setup)
+    assert setup["cell_type"] == "code"
+    assert "TF_CPP_MIN_LOG_LEVEL" in code
+    assert 'if "google.colab" in sys.modules:' in code
+    assert f"git+{REPO_URL}" in code
+    install_lines = [line for line in code.splitlines() if "pip" in line or "git+" in line]
+    for package in PROTECTED_PACKAGES:
+        assert all(package not in line.lower() for line in install_lines), f"{path.name} installs {package}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_follows_the_template_sections(path):
+    cells = load(path)["cells"]
+    headings = [line for cell in cells if cell["cell_type"] == "markdown"
+                for line in source(cell).splitlines() if line.startswith("## ")]
+    assert headings[0] == "## Learning goals", headings
+    assert headings[-2:] == ["## Summary", "## Exercises"], headings
+    after_exercises = cells[next(i for i, c in enumerate(cells) if source(c).startswith("## Exercises")):]
+    solutions = [c for c in after_exercises if c["cell_type"] == "code"]
+    assert solutions, f"{path.name} has exercises without solutions"
+    assert all("hide-input" in c["metadata"].get("tags", []) for c in solutions)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_asserts_its_claims_and_downloads_nothing(path):
+    code = "\n".join(source(c) for c in load(path)["cells"] if c["cell_type"] == "code")
+    assert re.search(r"^\s*assert ", code, re.M), f"{path.name} checks none of its claims"
+    for forbidden in ('weights="imagenet"', "keras.datasets", "urlopen", "requests.get", "get_file("):
+        assert forbidden not in code, f"{path.name} uses {forbidden}"
