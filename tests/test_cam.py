@@ -1,6 +1,8 @@
 """CAM and Grad-CAM on tiny random models: the identities the book relies on."""
 
+import gc
 import os
+import weakref
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -238,6 +240,16 @@ def test_compiled_functions_are_cached_and_not_retraced():
     assert [f.experimental_get_tracing_count() for f in functions.values()] == [1, 1]
     C.grad_cam(model, x, layer="c1")
     assert len(C._CACHE[model]) == 3
+
+
+def test_the_cache_does_not_keep_a_model_alive():
+    model = gap_model(18)
+    C.cam(model, images(2))
+    C.grad_cam(model, images(2))
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
 
 
 def test_the_model_leaves_no_trace_of_the_capture():
