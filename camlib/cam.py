@@ -55,13 +55,10 @@ _CONV_TYPES = (
     keras.layers.DepthwiseConv2D,
     keras.layers.Conv2DTranspose,
 )
-_IDENTITY_AT_INFERENCE = (
-    keras.layers.Dropout,
-    keras.layers.SpatialDropout1D,
-    keras.layers.GaussianDropout,
-    keras.layers.GaussianNoise,
-    keras.layers.AlphaDropout,
-    keras.layers.Flatten,
+_IDENTITY_AT_INFERENCE = tuple(
+    getattr(keras.layers, name)
+    for name in ("Dropout", "GaussianDropout", "GaussianNoise", "AlphaDropout", "Flatten")
+    if hasattr(keras.layers, name)
 )
 _SQUASHING = ("softmax", "sigmoid")
 
@@ -339,8 +336,8 @@ def _check_model(model):
     outputs = getattr(model, "outputs", None)
     if not inputs or not outputs:
         raise ValueError(
-            f"Model {model.name!r} is not built: give it a keras.Input (or call it on "
-            "a batch once) before asking for maps."
+            f"Model {model.name!r} has no symbolic inputs and outputs: build it from a "
+            "keras.Input, or wrap it as keras.Sequential([keras.Input(shape), model])."
         )
     if len(inputs) != 1 or len(outputs) != 1:
         raise ValueError(
@@ -370,7 +367,8 @@ def _check_images(model, images):
         raise ValueError(f"Images must be real numbers, got dtype {images.dtype}.")
     images = images.astype(np.float32, copy=False)
     # A sum is a cheap first check; only when it is not finite are the values counted.
-    bad = 0 if np.isfinite(images.sum()) else np.size(images) - np.count_nonzero(np.isfinite(images))
+    finite = np.isfinite(images.sum())
+    bad = 0 if finite else np.size(images) - np.count_nonzero(np.isfinite(images))
     if bad:
         raise ValueError(f"Images contain {bad} non-finite values (NaN or inf).")
     return images
@@ -388,9 +386,9 @@ def _check_classes(model, class_index, n):
     if class_index is None:
         return np.full(n, -1, np.int32)
     classes = np.asarray(class_index)
-    if classes.dtype == bool or not np.issubdtype(classes.dtype, np.integer):
-        if not (np.issubdtype(classes.dtype, np.floating) and np.all(classes == np.round(classes))):
-            raise ValueError(f"class_index must be integers, got {class_index!r}.")
+    whole_floats = classes.dtype.kind == "f" and np.all(classes == np.round(classes))
+    if classes.dtype.kind not in "iu" and not whole_floats:
+        raise ValueError(f"class_index must be integers, got {class_index!r}.")
     if classes.ndim == 0:
         classes = np.full(n, classes)
     if classes.shape != (n,):
@@ -481,6 +479,13 @@ def cam(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
 # ---------------------------------------------------------------------------------------
 
 
+def _not_a_feature_map(model, layer, shape):
+    return (
+        f"Layer {_path_of(model, layer)!r} outputs shape {tuple(shape)}; a map needs a 4-D "
+        f"(N, h, w, K) feature map. Convolution layers: {conv_layer_names(model)}."
+    )
+
+
 class GradientMethod:
     """Base of the gradient-based maps.
 
@@ -521,13 +526,12 @@ class GradientMethod:
         target = self.default_layer(model) if layer is None else _find_layer(model, layer)
         if _is_input_layer(target):
             return _Site(target, "input")
-        shape = tuple(target.output.shape)
-        if len(shape) != 4:
-            raise ValueError(
-                f"Layer {_path_of(model, target)!r} outputs shape {shape}; a map needs a "
-                f"4-D (N, h, w, K) feature map. Convolution layers: "
-                f"{conv_layer_names(model)}."
-            )
+        try:
+            shape = tuple(target.output.shape)
+        except AttributeError:  # a layer inside a subclassed model has no symbolic output
+            shape = None
+        if shape is not None and len(shape) != 4:
+            raise ValueError(_not_a_feature_map(model, target, shape))
         return _Site(target, "output")
 
     def __call__(
@@ -558,7 +562,14 @@ class GradientMethod:
                 scores = captured[score_site] if score_site else outputs
                 classes = _chosen_classes(scores, classes)
                 score = tf.gather(tf.cast(scores, tf.float32), classes, batch_dims=1)
-            activations = images if watch_images else captured[site]
+            if watch_images:
+                activations = images
+            elif site in captured:
+                activations = captured[site]
+            else:
+                raise ValueError(f"Layer {site.layer.name!r} is not called by the model.")
+            if activations.shape.rank != 4:
+                raise ValueError(_not_a_feature_map(model_ref(), site.layer, activations.shape))
             grads = tape.gradient(score, activations)
             if grads is None:
                 raise ValueError(
