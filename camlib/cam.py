@@ -498,7 +498,9 @@ class GradientMethod:
       :meth:`combine` gives ReLU(Σ_k weight_k · A_k), the Grad-CAM family form; or
     - override :meth:`combine` to return the (N, h, w) maps directly.
 
-    :meth:`default_layer` chooses the layer when the caller gives none.
+    :meth:`default_layer` chooses the layer when the caller gives none. Compiled passes
+    are cached per model, layer, method class and settings; a method's settings are its
+    instance attributes and must be plain, hashable values.
 
     Example:
         >>> class LayerCAM(GradientMethod):
@@ -542,7 +544,8 @@ class GradientMethod:
         site = self.target(model, layer)
         images = _check_images(model, images)
         classes = _check_classes(model, class_index, len(images))
-        key = (type(self), _path_of(model, site.layer), site.where)
+        settings = tuple(sorted(vars(self).items()))
+        key = (type(self), settings, _path_of(model, site.layer), site.where)
         run = _compiled(model, key, lambda ref: self._make_pass(ref, site, _image_spec(model)))
         return _run_batched(run, images, classes, batch_size)
 

@@ -144,14 +144,12 @@ def test_grad_cam_matches_a_hand_written_tape_on_a_non_gap_model():
     outputs = keras.layers.Dense(CLASSES, activation="softmax", name="fc")(x)
     model = keras.Model(inputs, outputs)
     x_in = images(3, 7)
-    # The textbook recipe works on a flat functional model; use it as the reference.
-    split = keras.Model(inputs, [features, model.get_layer("fc").output])
+    # Reference: the conv features, then the pre-softmax head written out by hand.
+    activations = keras.Model(inputs, features)(x_in)
     fc = model.get_layer("fc")
     with tf.GradientTape() as tape:
-        activations, _ = split(x_in)
         tape.watch(activations)
-        flat = tf.reshape(activations, (3, -1))
-        logits = tf.matmul(flat, fc.kernel) + fc.bias
+        logits = tf.matmul(tf.reshape(activations, (3, -1)), fc.kernel) + fc.bias
         score = logits[:, 2]
     grads = tape.gradient(score, activations).numpy()
     alpha = grads.mean(axis=(1, 2))
@@ -207,11 +205,21 @@ def test_a_new_method_only_defines_how_to_combine():
         def weights(self, activations, grads):
             return tf.reduce_mean(grads, axis=(1, 2))
 
+    class PowerOfGradient(C.GradientMethod):
+        def __init__(self, power):
+            self.power = power
+
+        def weights(self, activations, grads):
+            return tf.reduce_mean(grads, axis=(1, 2)) ** self.power
+
     model, x = gap_model(11), images(3, 11)
+    once, cubed = PowerOfGradient(1)(model, x, 0), PowerOfGradient(3)(model, x, 0)
+    assert not np.allclose(once, cubed)  # settings are part of the cache key
     summed = ActivationTimesGradient()(model, x, 0)
     h, w = summed.shape[1:]
     np.testing.assert_allclose(summed, C.cam(model, x, 0) / (h * w), rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(MeanGradient()(model, x, 0), C.grad_cam(model, x, 0), atol=1e-7)
+    np.testing.assert_allclose(once, C.grad_cam(model, x, 0), atol=1e-7)
 
 
 # --- batches and the compiled-function cache ------------------------------------------
