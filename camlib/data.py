@@ -180,7 +180,7 @@ def _shape_masks(labels, cx, cy, r, size):
     return stacked[labels, np.arange(len(labels))]
 
 
-def shapes(n, *, seed=0, size=64, clutter=True, return_masks=False):
+def shapes(n, *, seed=0, size=64, clutter=True, scale=(0.14, 0.26), return_masks=False):
     """Images of one simple shape each, on a textured background, with exact boxes.
 
     Each image holds a single object of class ``SHAPE_CLASSES[label]`` at a random
@@ -195,6 +195,7 @@ def shapes(n, *, seed=0, size=64, clutter=True, return_masks=False):
     seed : the same seed gives identical arrays.
     size : image height and width in pixels (at least 32).
     clutter : draw distractor lines and dots.
+    scale : range of the object's radius (half its extent) as a fraction of ``size``.
     return_masks : also return the N×H×W boolean mask of each object.
 
     Returns
@@ -234,7 +235,7 @@ def shapes(n, *, seed=0, size=64, clutter=True, return_masks=False):
         _paint(images, _segments(rng, n, size, count=2, width=1.2), contrasting_colours())
         _paint(images, _dots(rng, n, size, count=4, radius=(0.8, 1.8)), contrasting_colours())
 
-    radius = rng.uniform(0.14, 0.26, n) * size
+    radius = rng.uniform(*scale, n) * size
     margin = radius + 1
     cx = rng.uniform(margin, size - 1 - margin)
     cy = rng.uniform(margin, size - 1 - margin)
