@@ -87,7 +87,7 @@ def test_lane_vehicles_drive_in_the_adjacent_lane():
     images, labels, boxes = data.lane_scenes(200, seed=2)
     lane = data.lane_regions(64)["adjacent_lane"]
     for x0, y0, x1, y1 in boxes[boxes[:, 0] >= 0]:
-        assert lane[y1 - 3 : y1, x0:x1].any()
+        assert lane[y1 - 4 : y1, max(x0 - 2, 0) : x1 + 2].any()  # far cars are 1-3 px wide
 
 
 def test_lane_classes_are_not_told_apart_by_mean_brightness():
