@@ -208,14 +208,11 @@ _DEFAULTS = {
 }
 
 ZOO = {
-    "shapes-gap": {"dataset": "shapes", "model": "gap_cnn", "model_kwargs": {"pooling": "avg"}},
-    "shapes-gmp": {"dataset": "shapes", "model": "gap_cnn", "model_kwargs": {"pooling": "max"}},
-    "lanes-gap": {"dataset": "lanes", "model": "gap_cnn", "model_kwargs": {"pooling": "avg"}},
-    "shapes-vggcam": {
-        "dataset": "shapes",
-        "model": "vggcam",
-        "model_kwargs": {"width": 0.125},
-    },
+    "shapes-gap": {"dataset": "shapes", "model_kwargs": {"pooling": "avg"}, "epochs": 12},
+    "shapes-gmp": {"dataset": "shapes", "model_kwargs": {"pooling": "max"}, "epochs": 12},
+    "lanes-gap": {"dataset": "lanes", "model_kwargs": {"pooling": "avg"}, "epochs": 6},
+    "shapes-vggcam": {"dataset": "shapes", "model": "vggcam", "model_kwargs": {"width": 0.125},
+                      "epochs": 12},
 }
 """Configurations of the trained models that :func:`get` serves, by name.
 
@@ -443,6 +440,7 @@ def _atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
