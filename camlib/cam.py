@@ -38,9 +38,22 @@ __all__ = [
     "cam",
     "grad_cam",
     "saliency",
+    "grad_cam_plus_plus",
+    "layer_cam",
+    "score_cam",
+    "smooth_grad",
+    "occlusion",
+    "logits",
+    "METHODS",
     "GradientMethod",
+    "Evidence",
     "GradCAM",
+    "GradCAMPlusPlus",
+    "LayerCAM",
+    "ScoreCAM",
     "Saliency",
+    "SmoothGrad",
+    "Occlusion",
     "find_cam_head",
     "conv_layer_names",
     "upsample",
@@ -406,13 +419,13 @@ def _check_classes(model, class_index, n):
     return classes.astype(np.int32)
 
 
-def _run_batched(run, images, classes, batch_size):
+def _run_batched(run, images, classes, batch_size, *extra):
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     maps = []
     for start in range(0, len(images), int(batch_size)):
         stop = start + int(batch_size)
-        maps.append(run(images[start:stop], classes[start:stop]).numpy())
+        maps.append(run(images[start:stop], classes[start:stop], *extra).numpy())
     return np.concatenate(maps).astype(np.float32, copy=False)
 
 
@@ -486,8 +499,31 @@ def _not_a_feature_map(model, layer, shape):
     )
 
 
+class Evidence(NamedTuple):
+    """What the shared pass hands to :meth:`GradientMethod.explain`, inside the compiled
+    function (all TensorFlow tensors):
+
+    - ``activations``: (N, h, w, K) float32, the target layer (the images themselves for
+      pixel methods);
+    - ``grads``: dS/d``activations`` of each image's class score, or ``None`` when the
+      method sets ``uses_gradients = False``;
+    - ``images``: the (N, H, W, C) input batch;
+    - ``classes``: (N,) int32, the class explained for each image;
+    - ``budget``: scalar int32, the most inputs one model call may take (``batch_size``);
+    - ``logits``: a function, images (M, H, W, C) → pre-softmax scores (M, classes), for
+      methods that probe the model with other inputs (Score-CAM, occlusion, SmoothGrad).
+    """
+
+    activations: object
+    grads: object
+    images: object
+    classes: object
+    budget: object
+    logits: object
+
+
 class GradientMethod:
-    """Base of the gradient-based maps.
+    """Base of every map except CAM: the one extension point of the family.
 
     One compiled, batched pass captures the activations ``A`` (N, h, w, K) of the target
     layer and the gradients ``dS/dA`` of each image's own class score ``S`` (taken before
@@ -496,18 +532,26 @@ class GradientMethod:
 
     - override :meth:`weights` to return per-channel weights (N, K); the default
       :meth:`combine` gives ReLU(Σ_k weight_k · A_k), the Grad-CAM family form; or
-    - override :meth:`combine` to return the (N, h, w) maps directly.
+    - override :meth:`combine` to return the (N, h, w) maps directly; or
+    - override :meth:`explain`, which receives the whole :class:`Evidence`, for methods
+      that probe the model with perturbed inputs. Such a method sets
+      ``uses_gradients = False`` when it needs no backward pass, and
+      :meth:`inputs_per_image` to say how many model inputs one image expands to, so that
+      ``batch_size`` bounds the inputs of every model call and hence peak memory.
 
     :meth:`default_layer` chooses the layer when the caller gives none. Compiled passes
     are cached per model, layer, method class and settings; a method's settings are its
     instance attributes and must be plain, hashable values.
 
     Example:
-        >>> class LayerCAM(GradientMethod):
+        >>> class ActivationTimesGradient(GradientMethod):
         ...     def combine(self, activations, grads):
-        ...         return tf.nn.relu(tf.reduce_sum(tf.nn.relu(grads) * activations, -1))
-        >>> maps = LayerCAM()(model, images)            # doctest: +SKIP
+        ...         return tf.reduce_sum(activations * grads, axis=-1)
+        >>> maps = ActivationTimesGradient()(model, images)   # doctest: +SKIP
     """
+
+    #: False skips the backward pass; ``Evidence.grads`` is then None.
+    uses_gradients = True
 
     def weights(self, activations, grads):
         """Per-channel weights (N, K) from activations and gradients (N, h, w, K)."""
@@ -517,6 +561,14 @@ class GradientMethod:
         """Maps (N, h, w) from activations and gradients (N, h, w, K)."""
         weights = self.weights(activations, grads)
         return tf.nn.relu(tf.einsum("nhwk,nk->nhw", activations, weights))
+
+    def explain(self, evidence):
+        """Maps (N, h, w) from the whole :class:`Evidence`; by default :meth:`combine`."""
+        return self.combine(evidence.activations, evidence.grads)
+
+    def inputs_per_image(self, model, site):
+        """How many model inputs one image needs (1 for a plain gradient pass)."""
+        return 1
 
     def default_layer(self, model):
         """The layer to explain when ``layer=None``: for GAP models the one feeding GAP,
@@ -539,26 +591,42 @@ class GradientMethod:
     def __call__(
         self, model, images, class_index=None, layer=None, *, batch_size=DEFAULT_BATCH_SIZE
     ):
-        """Maps (N, h, w) for each image's class; see the module docstring."""
+        """Maps (N, h, w) for each image's class; see the module docstring.
+
+        ``batch_size`` is the most inputs one model call sees: images for a gradient
+        pass, masked or noisy copies for the perturbation methods.
+        """
         _check_model(model)
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         site = self.target(model, layer)
         images = _check_images(model, images)
         classes = _check_classes(model, class_index, len(images))
         settings = tuple(sorted(vars(self).items()))
         key = (type(self), settings, _path_of(model, site.layer), site.where)
         run = _compiled(model, key, lambda ref: self._make_pass(ref, site, _image_spec(model)))
-        return _run_batched(run, images, classes, batch_size)
+        per_call = max(1, int(batch_size) // max(1, int(self.inputs_per_image(model, site))))
+        budget = tf.constant(int(batch_size), tf.int32)
+        return _run_batched(run, images, classes, per_call, budget)
 
     def _make_pass(self, model_ref, site, spec):
         score_layer, where, _ = _score_layer(model_ref())
         score_site = _Site(score_layer, where) if where in ("input", "logits") else None
         watch_images = _is_input_layer(site.layer)
         sites = ([] if watch_images else [site]) + ([score_site] if score_site else [])
+        uses_gradients = self.uses_gradients
 
-        @tf.function(input_signature=[spec, tf.TensorSpec([None], tf.int32)])
-        def run(images, classes):
-            with tf.GradientTape() as tape:
-                if watch_images:
+        def logits(inputs):
+            with _capturing([score_site] if score_site else []) as captured:
+                outputs = model_ref()(inputs, training=False)
+            return tf.cast(captured[score_site] if score_site else outputs, tf.float32)
+
+        @tf.function(
+            input_signature=[spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)]
+        )
+        def run(images, classes, budget):
+            with tf.GradientTape() if uses_gradients else contextlib.nullcontext() as tape:
+                if watch_images and uses_gradients:
                     tape.watch(images)
                 with _capturing(sites, tape) as captured:
                     outputs = model_ref()(images, training=False)
@@ -573,12 +641,17 @@ class GradientMethod:
                 raise ValueError(f"Layer {site.layer.name!r} is not called by the model.")
             if activations.shape.rank != 4:
                 raise ValueError(_not_a_feature_map(model_ref(), site.layer, activations.shape))
-            grads = tape.gradient(score, activations)
-            if grads is None:
-                raise ValueError(
-                    f"The class score does not depend on layer {site.layer.name!r}."
-                )
-            return self.combine(tf.cast(activations, tf.float32), tf.cast(grads, tf.float32))
+            grads = None
+            if uses_gradients:
+                grads = tape.gradient(score, activations)
+                if grads is None:
+                    raise ValueError(
+                        f"The class score does not depend on layer {site.layer.name!r}."
+                    )
+                grads = tf.cast(grads, tf.float32)
+            evidence = Evidence(tf.cast(activations, tf.float32), grads, images, classes,
+                                budget, logits)
+            return self.explain(evidence)
 
         return run
 
@@ -652,6 +725,404 @@ def saliency(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
         >>> maps = saliency(model, images)              # doctest: +SKIP
     """
     return Saliency()(model, images, class_index, batch_size=batch_size)
+
+
+# ---------------------------------------------------------------------------------------
+# The rest of the family
+# ---------------------------------------------------------------------------------------
+
+
+def _safe_divide(numerator, denominator):
+    ok = tf.not_equal(denominator, 0.0)
+    return tf.where(ok, numerator / tf.where(ok, denominator, 1.0), 0.0)
+
+
+def _in_chunks(total, chunk, body):
+    """``body(start, stop)`` → (n, stop - start) for consecutive chunks of ``range(total)``,
+    run in a graph loop (one model call per chunk); the results joined to (n, total)."""
+    chunk = tf.maximum(chunk, 1)
+    parts = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False)
+
+    def step(i, parts):
+        start = i * chunk
+        stop = tf.minimum(start + chunk, total)
+        return i + 1, parts.write(i, tf.transpose(body(start, stop)))
+
+    _, parts = tf.while_loop(lambda i, _: i * chunk < total, step, [tf.constant(0), parts])
+    return tf.transpose(parts.concat())
+
+
+def _class_of_each(values, classes, copies):
+    """Pick each image's class from (n·copies, classes) scores laid out image-major."""
+    return tf.reshape(tf.gather(values, tf.repeat(classes, copies), batch_dims=1), (-1, copies))
+
+
+class GradCAMPlusPlus(GradientMethod):
+    """Grad-CAM++ (Chattopadhay et al., 2018): pixel-weighted positive gradients.
+
+    α_k(x, y) = g² / (2 g² + Σ_ab A_k(a, b) · g³) with g = dS/dA_k(x, y), and
+    weight_k = Σ_xy α_k(x, y) · ReLU(g). This is the paper's closed form for the
+    exponential of the pre-softmax score, as pytorch-grad-cam computes it: the exponential
+    only scales each image's map. Where g = 0, α = 0.
+
+    Example:
+        >>> maps = GradCAMPlusPlus()(model, images)     # doctest: +SKIP
+    """
+
+    def weights(self, activations, grads):
+        squared = grads**2
+        total = tf.reduce_sum(activations, axis=(1, 2), keepdims=True)
+        alpha = _safe_divide(squared, 2.0 * squared + total * squared * grads)
+        return tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(1, 2))
+
+
+class LayerCAM(GradientMethod):
+    """LayerCAM (Jiang et al., 2021): ReLU(Σ_k ReLU(dS/dA_k(x, y)) · A_k(x, y)).
+
+    Each position keeps its own gradient instead of Grad-CAM's spatial mean, so maps from
+    early layers stay sharp. At the layer feeding GAP → Dense, with a logit target, the
+    gradient is w_k^c / (h w) everywhere and LayerCAM is ReLU(Σ_k max(w_k^c, 0) A_k)/(h w):
+    CAM with the negative class weights clipped to zero.
+
+    Example:
+        >>> maps = LayerCAM()(model, images, layer="block2_conv")  # doctest: +SKIP
+    """
+
+    def combine(self, activations, grads):
+        return tf.nn.relu(tf.reduce_sum(tf.nn.relu(grads) * activations, axis=-1))
+
+
+SCORE_WEIGHTINGS = ("probability", "channel-softmax")
+
+
+class ScoreCAM(GradientMethod):
+    """Score-CAM (Wang et al., 2020): weight each channel by the score of the image seen
+    through that channel's mask. No gradients.
+
+    Each activation map A_k is upsampled to the image, scaled to [0, 1] and multiplied
+    into the image; the model scores the masked image. ``weighting`` says how scores
+    become channel weights:
+
+    - ``"probability"`` (default; the authors' code and tf-keras-vis): the softmax
+      probability of the class on the masked image;
+    - ``"channel-softmax"`` (pytorch-grad-cam): a softmax over the channels of the
+      class's pre-softmax scores.
+
+    The map is ReLU(Σ_k weight_k A_k) at the layer's resolution. Masked images are built
+    and scored in chunks of at most ``batch_size`` inputs per model call, so memory stays
+    bounded however many channels and images there are; the chunk size does not change
+    the result.
+
+    Example:
+        >>> maps = ScoreCAM()(model, images, batch_size=32)   # doctest: +SKIP
+    """
+
+    uses_gradients = False
+
+    def __init__(self, weighting="probability"):
+        if weighting not in SCORE_WEIGHTINGS:
+            raise ValueError(f"weighting={weighting!r} must be one of {SCORE_WEIGHTINGS}.")
+        self.weighting = weighting
+
+    def inputs_per_image(self, model, site):
+        channels = _site_channels(site)
+        return channels if channels else 1
+
+    def explain(self, evidence):
+        activations, images, classes = evidence.activations, evidence.images, evidence.classes
+        n = tf.shape(images)[0]
+        channels = tf.shape(activations)[-1]
+        size = tf.shape(images)[1:3]
+        low = tf.reduce_min(activations, axis=(1, 2), keepdims=True)
+        high = tf.reduce_max(activations, axis=(1, 2), keepdims=True)
+        scaled = _safe_divide(activations - low, high - low)
+
+        def scores(start, stop):
+            masks = tf.image.resize(scaled[..., start:stop], size, method="bilinear")
+            masks = tf.transpose(masks, (0, 3, 1, 2))[..., None]  # (n, c, H, W, 1)
+            masked = tf.reshape(images[:, None] * masks, tf.concat([[-1], tf.shape(images)[1:]], 0))
+            values = evidence.logits(masked)
+            if self.weighting == "probability":
+                values = tf.nn.softmax(values, axis=-1)
+            return _class_of_each(values, classes, stop - start)
+
+        weights = _in_chunks(channels, evidence.budget // n, scores)
+        if self.weighting == "channel-softmax":
+            weights = tf.nn.softmax(weights, axis=-1)
+        return tf.nn.relu(tf.einsum("nhwk,nk->nhw", activations, weights))
+
+
+def _site_channels(site):
+    try:
+        return tuple(site.layer.output.shape)[-1]
+    except AttributeError:
+        return None
+
+
+class _PixelMethod(GradientMethod):
+    """A method on the input pixels: no layer to choose."""
+
+    def default_layer(self, model):
+        return _source(model.inputs[0])[0]
+
+    def target(self, model, layer):
+        if layer is not None:
+            raise ValueError(f"{type(self).__name__} is always taken on the input pixels.")
+        return _Site(self.default_layer(model), "input")
+
+
+class SmoothGrad(_PixelMethod):
+    """SmoothGrad (Smilkov et al., 2017): the saliency map averaged over noisy copies.
+
+    Each of ``samples`` copies adds Gaussian noise with standard deviation
+    ``noise_level`` × (max − min) of the image; the map is the mean over copies of the
+    largest |dS/dpixel| over colour channels, as in :func:`saliency`. The noise patterns
+    are drawn once from ``seed`` and shared by all images, so a map does not depend on
+    which batch its image came in.
+
+    Example:
+        >>> maps = SmoothGrad(samples=25, noise_level=0.15)(model, images)  # doctest: +SKIP
+    """
+
+    uses_gradients = False
+
+    def __init__(self, samples=25, noise_level=0.15, seed=0):
+        if int(samples) < 1:
+            raise ValueError(f"samples must be at least 1, got {samples}.")
+        if not noise_level >= 0:
+            raise ValueError(f"noise_level must be non-negative, got {noise_level}.")
+        self.samples, self.noise_level, self.seed = int(samples), float(noise_level), int(seed)
+
+    def inputs_per_image(self, model, site):
+        return self.samples
+
+    def explain(self, evidence):
+        images, classes = evidence.images, evidence.classes
+        shape = tuple(images.shape[1:])
+        noise = np.random.default_rng(self.seed).standard_normal((self.samples, *shape))
+        noise = tf.constant(noise.astype(np.float32))
+        spread = tf.reduce_max(images, axis=(1, 2, 3)) - tf.reduce_min(images, axis=(1, 2, 3))
+        sigma = (self.noise_level * spread)[:, None, None, None, None]
+        n = tf.shape(images)[0]
+        chunk = tf.maximum(evidence.budget // n, 1)
+
+        def step(start, total):
+            stop = tf.minimum(start + chunk, self.samples)
+            noisy = images[:, None] + sigma * noise[None, start:stop]
+            noisy = tf.reshape(noisy, (-1, *shape))
+            with tf.GradientTape() as tape:
+                tape.watch(noisy)
+                values = _class_of_each(evidence.logits(noisy), classes, stop - start)
+            grads = tf.reshape(tape.gradient(values, noisy), (n, -1, *shape))
+            return stop, total + tf.reduce_sum(tf.reduce_max(tf.abs(grads), axis=-1), axis=1)
+
+        total = tf.zeros(tf.concat([[n], tf.shape(images)[1:3]], 0))
+        _, total = tf.while_loop(lambda start, _: start < self.samples, step,
+                                 [tf.constant(0), total])
+        return total / self.samples
+
+
+class Occlusion(_PixelMethod):
+    """Occlusion sensitivity (Zeiler & Fergus, 2014): how much the class score drops when
+    a square patch of the image is covered.
+
+    A ``patch`` × ``patch`` square slides with step ``stride`` (the last row and column of
+    positions touch the image border, so every pixel is covered), filled with the image's
+    mean colour (``fill="mean"``) or a constant. The drop S(x) − S(x occluded) of the
+    pre-softmax score (``score="logit"``) or of the softmax probability
+    (``score="probability"``) is spread over the patch; each pixel's value is the mean
+    drop over the patches that cover it. Maps are signed and at image resolution.
+
+    Example:
+        >>> maps = Occlusion(patch=16, stride=8)(model, images)  # doctest: +SKIP
+    """
+
+    uses_gradients = False
+
+    def __init__(self, patch=16, stride=8, fill="mean", score="logit"):
+        if int(patch) < 1 or int(stride) < 1:
+            raise ValueError(f"patch and stride must be at least 1, got {patch}, {stride}.")
+        if fill != "mean" and not isinstance(fill, (int, float)):
+            raise ValueError(f'fill must be "mean" or a number, got {fill!r}.')
+        if score not in ("logit", "probability"):
+            raise ValueError(f'score must be "logit" or "probability", got {score!r}.')
+        self.patch, self.stride = int(patch), int(stride)
+        self.fill, self.score = fill if fill == "mean" else float(fill), score
+
+    def positions(self, height, width):
+        """The patch masks, float32 (P, height, width), 1 inside the patch."""
+        if self.patch > min(height, width):
+            raise ValueError(
+                f"patch={self.patch} is larger than the {height}×{width} image."
+            )
+
+        def starts(side):
+            found = list(range(0, side - self.patch + 1, self.stride))
+            return found if found[-1] == side - self.patch else found + [side - self.patch]
+
+        masks = []
+        for y in starts(height):
+            for x in starts(width):
+                mask = np.zeros((height, width), np.float32)
+                mask[y : y + self.patch, x : x + self.patch] = 1.0
+                masks.append(mask)
+        return np.stack(masks)
+
+    def inputs_per_image(self, model, site):
+        height, width = tuple(model.inputs[0].shape)[1:3]
+        if height is None or width is None:
+            raise ValueError("Occlusion needs a model with a fixed input height and width.")
+        return len(self.positions(height, width))
+
+    def _score(self, logits, classes, copies):
+        if self.score == "probability":
+            logits = tf.nn.softmax(logits, axis=-1)
+        return _class_of_each(logits, classes, copies)
+
+    def explain(self, evidence):
+        images, classes = evidence.images, evidence.classes
+        height, width = tuple(images.shape[1:3])
+        masks = self.positions(height, width)
+        count, coverage = len(masks), masks.sum(axis=0)
+        masks = tf.constant(masks)
+        n = tf.shape(images)[0]
+        if self.fill == "mean":
+            fill = tf.reduce_mean(images, axis=(1, 2), keepdims=True)[:, None]
+        else:
+            fill = tf.fill([1, 1, 1, 1, 1], tf.constant(self.fill, tf.float32))
+        base = self._score(evidence.logits(images), classes, 1)
+
+        def scores(start, stop):
+            m = masks[start:stop][None, ..., None]  # (1, c, H, W, 1)
+            covered = images[:, None] * (1.0 - m) + fill * m
+            covered = tf.reshape(covered, tf.concat([[-1], tf.shape(images)[1:]], 0))
+            return self._score(evidence.logits(covered), classes, stop - start)
+
+        drops = base - _in_chunks(count, evidence.budget // n, scores)
+        spread = tf.reshape(drops @ tf.reshape(masks, (count, -1)), (-1, height, width))
+        return spread / tf.constant(coverage)
+
+
+def grad_cam_plus_plus(
+    model, images, class_index=None, layer=None, *, batch_size=DEFAULT_BATCH_SIZE
+):
+    """Grad-CAM++ maps (N, h, w); see :class:`GradCAMPlusPlus`.
+
+    Example:
+        >>> maps = grad_cam_plus_plus(model, images)    # doctest: +SKIP
+    """
+    return GradCAMPlusPlus()(model, images, class_index, layer, batch_size=batch_size)
+
+
+def layer_cam(model, images, class_index=None, layer=None, *, batch_size=DEFAULT_BATCH_SIZE):
+    """LayerCAM maps (N, h, w); see :class:`LayerCAM`.
+
+    Example:
+        >>> maps = layer_cam(model, images, layer="block1_conv")   # doctest: +SKIP
+    """
+    return LayerCAM()(model, images, class_index, layer, batch_size=batch_size)
+
+
+def score_cam(
+    model,
+    images,
+    class_index=None,
+    layer=None,
+    *,
+    batch_size=DEFAULT_BATCH_SIZE,
+    weighting="probability",
+):
+    """Score-CAM maps (N, h, w); see :class:`ScoreCAM`.
+
+    ``batch_size`` is the number of masked images per model call: it bounds peak memory
+    and does not change the maps.
+
+    Example:
+        >>> maps = score_cam(model, images, batch_size=16)   # doctest: +SKIP
+    """
+    method = ScoreCAM(weighting)
+    return method(model, images, class_index, layer, batch_size=batch_size)
+
+
+def smooth_grad(
+    model,
+    images,
+    class_index=None,
+    *,
+    samples=25,
+    noise_level=0.15,
+    seed=0,
+    batch_size=DEFAULT_BATCH_SIZE,
+):
+    """SmoothGrad maps (N, H, W); see :class:`SmoothGrad`.
+
+    Example:
+        >>> maps = smooth_grad(model, images, samples=16)    # doctest: +SKIP
+    """
+    method = SmoothGrad(samples, noise_level, seed)
+    return method(model, images, class_index, batch_size=batch_size)
+
+
+def occlusion(
+    model,
+    images,
+    class_index=None,
+    *,
+    patch=16,
+    stride=8,
+    fill="mean",
+    score="logit",
+    batch_size=DEFAULT_BATCH_SIZE,
+):
+    """Occlusion-sensitivity maps (N, H, W); see :class:`Occlusion`.
+
+    Example:
+        >>> maps = occlusion(model, images, patch=8, stride=4)   # doctest: +SKIP
+    """
+    method = Occlusion(patch, stride, fill, score)
+    return method(model, images, class_index, batch_size=batch_size)
+
+
+#: Every map by its usual name; each takes ``(model, images, class_index=None)``.
+METHODS = {
+    "CAM": cam,
+    "Grad-CAM": grad_cam,
+    "Grad-CAM++": grad_cam_plus_plus,
+    "LayerCAM": layer_cam,
+    "Score-CAM": score_cam,
+    "Saliency": saliency,
+    "SmoothGrad": smooth_grad,
+    "Occlusion": occlusion,
+}
+
+
+def logits(model, images, *, batch_size=DEFAULT_BATCH_SIZE):
+    """The pre-softmax class scores (N, classes) that every map here explains.
+
+    A final Dense's softmax/sigmoid is switched off and a final softmax ``Activation`` is
+    skipped, exactly as in the maps.
+
+    Example:
+        >>> probabilities = scipy.special.softmax(logits(model, images), axis=-1)  # doctest: +SKIP
+    """
+    _check_model(model)
+    images = _check_images(model, images)
+    run = _compiled(model, ("logits",), lambda ref: _make_logits_pass(ref, _image_spec(model)))
+    classes = np.zeros(len(images), np.int32)
+    return _run_batched(run, images, classes, batch_size)
+
+
+def _make_logits_pass(model_ref, spec):
+    score_layer, where, _ = _score_layer(model_ref())
+    score_site = _Site(score_layer, where) if where in ("input", "logits") else None
+
+    @tf.function(input_signature=[spec, tf.TensorSpec([None], tf.int32)])
+    def run(images, classes):
+        with _capturing([score_site] if score_site else []) as captured:
+            outputs = model_ref()(images, training=False)
+        return tf.cast(captured[score_site] if score_site else outputs, tf.float32)
+
+    return run
 
 
 # ---------------------------------------------------------------------------------------
