@@ -26,6 +26,8 @@ __all__ = [
     "box_ious",
     "localization_accuracy",
     "best_threshold",
+    "threshold_sweep",
+    "localization_error",
 ]
 
 EMPTY_BOX = (0, 0, 0, 0)
@@ -153,14 +155,50 @@ def best_threshold(
     """
     if thresholds is None:
         thresholds = np.round(np.arange(0.05, 1.0, 0.05), 2)
+    scores = threshold_sweep(maps, true_boxes, thresholds, iou_threshold, image_size)
+    best = int(np.argmax(scores))
+    return float(thresholds[best]), float(scores[best])
+
+
+def threshold_sweep(maps, true_boxes, thresholds, iou_threshold=0.5, image_size=None):
+    """Localization accuracy at each threshold: a float array, one entry per threshold.
+
+    The maps are upsampled once (when ``image_size`` is given), not once per threshold.
+
+    Example:
+        >>> threshold_sweep(maps, boxes, [0.1, 0.2, 0.5], image_size=(64, 64))  # doctest: +SKIP
+        array([0.61, 0.78, 0.42])
+    """
     maps = _as_batch(maps)
     if image_size is not None:
         from camlib.cam import upsample
 
         maps = upsample(maps, image_size)
-    scores = [localization_accuracy(maps, true_boxes, t, iou_threshold) for t in thresholds]
-    best = int(np.argmax(scores))
-    return float(thresholds[best]), scores[best]
+    return np.array([localization_accuracy(maps, true_boxes, t, iou_threshold) for t in thresholds])
+
+
+def localization_error(maps, true_boxes, predicted_classes, true_classes, threshold=0.2,
+                       iou_threshold=0.5, image_size=None):
+    """Top-1 localization error as Zhou et al. (2016) report it: an image counts as
+    localized only if the predicted class is right **and** the box has IoU ≥ 0.5.
+
+    ``maps`` should be the maps of the predicted classes, as the paper draws them.
+
+    Example:
+        >>> localization_error(maps, boxes, predicted, labels, image_size=(64, 64))  # doctest: +SKIP
+        0.21
+    """
+    predicted_classes = np.asarray(predicted_classes).reshape(-1)
+    true_classes = np.asarray(true_classes).reshape(-1)
+    if predicted_classes.shape != true_classes.shape:
+        raise ValueError(
+            f"Got {predicted_classes.size} predicted classes but {true_classes.size} true "
+            "classes; give one of each per image."
+        )
+    ious = box_ious(maps, true_boxes, threshold, image_size=image_size)
+    if len(ious) != len(true_classes):
+        raise ValueError(f"Got {len(ious)} maps but {len(true_classes)} classes; give one per map.")
+    return float(1.0 - np.mean((predicted_classes == true_classes) & (ious >= iou_threshold)))
 
 
 def _as_batch(maps):

@@ -1,6 +1,5 @@
 """Tests of camlib.data's procedural datasets: shapes, ranges, determinism, exact boxes."""
 
-import time
 
 import numpy as np
 import pytest
@@ -38,16 +37,9 @@ def test_shapes_object_pixels_carry_the_object_colour():
     assert np.abs(inside - outside).max(axis=1).min() > 0.1
 
 
-def test_shapes_without_clutter_differ_only_off_the_object():
+def test_shapes_can_be_drawn_without_clutter():
     plain = data.shapes(5, seed=4, clutter=False)[0]
     assert plain.shape == (5, 64, 64, 3)
-
-
-def test_shapes_is_fast():
-    data.shapes(10)
-    start = time.perf_counter()
-    data.shapes(2000)
-    assert time.perf_counter() - start < 10.0  # about 0.7 s on 2 idle cores; a loose guard
 
 
 @pytest.mark.parametrize("kwargs, word", [({"n": 0}, "n=0"), ({"n": 4, "size": 8}, "size=8")])

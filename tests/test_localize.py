@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from camlib import localize
+
 from camlib.localize import (
     EMPTY_BOX,
     best_threshold,
@@ -139,3 +141,25 @@ def test_best_threshold_finds_the_cut_that_separates_object_from_glow():
 def test_equal_areas_are_decided_by_the_stronger_component():
     m = blob_map((6, 10), (0, 2, 0, 2, 0.6), (3, 5, 6, 8, 0.9))
     assert box_from_map(m) == (6, 3, 8, 5)
+
+
+def test_threshold_sweep_matches_accuracy_at_each_threshold():
+    maps = np.zeros((2, 8, 8))
+    maps[0, 2:6, 2:6] = 1.0
+    maps[0, 0, 0] = 0.3        # a faint second blob that joins only at low thresholds
+    maps[1, 4:8, 0:4] = 1.0
+    boxes = [(2, 2, 6, 6), (0, 4, 4, 8)]
+    sweep = localize.threshold_sweep(maps, boxes, [0.2, 0.5])
+    expected = [localize.localization_accuracy(maps, boxes, t) for t in (0.2, 0.5)]
+    np.testing.assert_allclose(sweep, expected)
+    assert localize.best_threshold(maps, boxes, [0.2, 0.5]) == (0.2, 1.0)
+
+
+def test_localization_error_needs_both_the_class_and_the_box():
+    maps = np.zeros((3, 8, 8))
+    maps[:, 2:6, 2:6] = 1.0
+    boxes = [(2, 2, 6, 6), (2, 2, 6, 6), (0, 0, 2, 2)]
+    # image 0: right class, right box; image 1: wrong class; image 2: wrong box
+    assert localize.localization_error(maps, boxes, [1, 0, 2], [1, 2, 2]) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="predicted classes"):
+        localize.localization_error(maps, boxes, [1, 0], [1, 2, 2])
