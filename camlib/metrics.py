@@ -45,6 +45,7 @@ __all__ = [
     "randomize_top",
     "rank_correlation",
     "sanity_check",
+    "evaluate",
 ]
 
 DEFAULT_STEPS = 16
@@ -449,3 +450,54 @@ def sanity_check(method, model, images, class_index=None, *, layers=1, seed=0, *
     before = method(model, images, class_index, **kwargs)
     after = method(randomize_top(model, layers, seed), images, class_index, **kwargs)
     return rank_correlation(before, after)
+
+
+# ---------------------------------------------------------------------------------------
+# Everything at once
+# ---------------------------------------------------------------------------------------
+
+
+def evaluate(method, model, images, boxes, class_index=None, *, threshold=0.2,
+             steps=DEFAULT_STEPS, baseline="blur", sanity_layers=1, batch_size=64, **kwargs):
+    """Every measure of this module for one method on one set of images: a dict.
+
+    ``method(model, images, class_index, **kwargs)`` makes the maps (any entry of
+    :data:`camlib.cam.METHODS`); ``class_index=None`` explains each image's predicted
+    class. The method runs once on two images first, so that ``seconds_per_image``
+    (wall-clock time of the maps of all images, divided by N) leaves out compiling.
+    ``threshold`` is the box threshold of :func:`localization_accuracy`.
+
+    Returns the means over images of ``localization`` (accuracy, IoU ≥ 0.5),
+    ``pointing``, ``energy``, ``deletion`` (AUC, lower is better), ``insertion`` (AUC,
+    higher is better) and ``sanity`` (rank correlation after :func:`randomize_top`
+    ``(layers=sanity_layers)``; lower is better), plus ``seconds_per_image``.
+
+    Example:
+        >>> evaluate(cam.grad_cam, model, x, boxes, labels)        # doctest: +SKIP
+        {'localization': 0.67, 'pointing': 0.96, ...}
+    """
+    import time
+
+    from camlib import cam
+
+    images = _check_images(images)
+    size = images.shape[1:3]
+    boxes = _check_boxes(boxes, len(images), size)
+    if class_index is None:
+        class_index = cam.logits(model, images, batch_size=batch_size).argmax(axis=1)
+    method(model, images[:2], np.broadcast_to(class_index, len(images))[:2], **kwargs)
+    start = time.perf_counter()
+    maps = method(model, images, class_index, **kwargs)
+    seconds = (time.perf_counter() - start) / len(images)
+    curves = dict(class_index=class_index, steps=steps, baseline=baseline,
+                  batch_size=batch_size)
+    return {
+        "localization": localization_accuracy(maps, boxes, threshold, image_size=size),
+        "pointing": pointing_game(maps, boxes, image_size=size),
+        "energy": float(energy_in_box(maps, boxes, image_size=size).mean()),
+        "deletion": float(deletion_auc(model, images, maps, **curves).mean()),
+        "insertion": float(insertion_auc(model, images, maps, **curves).mean()),
+        "sanity": float(sanity_check(method, model, images, class_index,
+                                     layers=sanity_layers, **kwargs).mean()),
+        "seconds_per_image": seconds,
+    }

@@ -232,3 +232,17 @@ def test_sanity_check_passes_a_map_of_the_model_and_fails_one_of_the_image():
     np.testing.assert_allclose(M.sanity_check(edges, model, x), 1.0)
     changed = M.sanity_check(C.cam, model, x, layers=1)
     assert changed.shape == (6,) and changed.mean() < 0.9
+
+
+def test_evaluate_reports_every_measure():
+    model = small_gap_model(5)
+    x = np.random.default_rng(5).random((4, 12, 12, 3), dtype=np.float32)
+    boxes = [(0, 0, 6, 6)] * 4
+    report = M.evaluate(C.grad_cam, model, x, boxes, 1, steps=4)
+    assert set(report) == {"localization", "pointing", "energy", "deletion", "insertion",
+                           "sanity", "seconds_per_image"}
+    maps = C.grad_cam(model, x, 1)
+    assert report["pointing"] == M.pointing_game(maps, boxes, image_size=12)
+    assert report["deletion"] == pytest.approx(
+        M.deletion_auc(model, x, maps, 1, steps=4).mean())
+    assert report["seconds_per_image"] > 0
