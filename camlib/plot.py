@@ -184,3 +184,49 @@ def flow(steps: Sequence[str], ax=None, *, highlight: Sequence[int] = (), title:
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def method_grid(images: np.ndarray, maps: dict, *, boxes=None, row_titles: Sequence[str] | None = None,
+                size: float = 1.7, alpha: float = 0.5):
+    """Every method's map on the same images: one row per image, one column per method.
+
+    ``maps`` maps a method's name to its (N, h, w) maps at any resolution; each map is
+    upsampled to the image and scaled to [0, 1] on its own (ReLU, then min-max), so the
+    panels compare *where* each method points, not how strongly. ``boxes`` (N, 4), if
+    given, are drawn as the true boxes.
+
+    Example
+    -------
+    >>> fig = method_grid(np.zeros((2, 16, 16, 3)), {"A": np.random.rand(2, 4, 4)})
+    >>> len(fig.axes)
+    4
+    """
+    from camlib.cam import normalize, upsample
+
+    plt = _plt()
+    images = np.asarray(images)
+    if not maps:
+        raise ValueError("method_grid needs at least one method's maps")
+    for name, values in maps.items():
+        if len(values) != len(images):
+            raise ValueError(f"{name!r} has {len(values)} maps for {len(images)} images")
+    if row_titles is not None and len(row_titles) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(row_titles)} row titles")
+    columns = ["image"] + list(maps)
+    fig, axes = plt.subplots(len(images), len(columns), figsize=(size * len(columns), size * len(images)),
+                             squeeze=False)
+    shown = {name: normalize(upsample(values, images.shape[1:3])) for name, values in maps.items()}
+    for row, image in enumerate(images):
+        axes[row, 0].imshow(np.clip(image, 0, 1))
+        axes[row, 0].axis("off")
+        if row_titles is not None:
+            axes[row, 0].set_title(row_titles[row], fontsize=8)
+        for column, name in enumerate(maps, start=1):
+            overlay(image, shown[name][row], axes[row, column], alpha=alpha)
+            if row == 0:
+                axes[row, column].set_title(name, fontsize=9)
+        if boxes is not None:
+            for ax in axes[row]:
+                draw_box(ax, boxes[row], color=TRUE_COLOR, linewidth=1.2)
+    fig.tight_layout()
+    return fig
