@@ -233,7 +233,7 @@ def filter_grid(kernel, *, ncols=None, pad=1, zoom=1):
         >>> filter_grid(np.random.randn(3, 3, 3, 8), ncols=4).shape
         (7, 15, 3)
         >>> filter_grid(np.random.randn(3, 3, 16, 32)).shape
-        (129, 65)
+        (127, 63)
     """
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim == 3:
