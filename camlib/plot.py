@@ -230,3 +230,49 @@ def method_grid(images: np.ndarray, maps: dict, *, boxes=None, row_titles: Seque
                 draw_box(ax, boxes[row], color=TRUE_COLOR, linewidth=1.2)
     fig.tight_layout()
     return fig
+
+
+def layer_maps(image: np.ndarray, maps: dict, *, channels: int = 8, size: float = 1.25,
+               title: str | None = None):
+    """One row per layer: the input, then the maps of its first ``channels`` channels.
+
+    ``maps`` maps a row label (a layer name) to that layer's (h, w, K) activations for
+    ``image``. Every map of a row shares one colour scale, from 0 to the row's largest
+    value, so a channel that stays silent on this image shows as black. Each row's label
+    gives the map size, which shrinks with depth.
+
+    Example
+    -------
+    >>> fig = layer_maps(np.zeros((8, 8, 3)), {"conv": np.random.rand(8, 8, 4)}, channels=4)
+    >>> len(fig.axes)
+    5
+    """
+    plt = _plt()
+    if not maps:
+        raise ValueError("layer_maps needs the maps of at least one layer")
+    rows = list(maps.items())
+    fig, axes = plt.subplots(len(rows), channels + 1, figsize=(size * (channels + 1), size * len(rows)),
+                             squeeze=False)
+    for row, (name, layer_maps_) in enumerate(rows):
+        layer_maps_ = np.asarray(layer_maps_)
+        if layer_maps_.ndim != 3:
+            raise ValueError(f"maps[{name!r}] must be (h, w, channels), got shape {layer_maps_.shape}")
+        image_ax = axes[row, 0]
+        image_ax.imshow(np.clip(image, 0, 1), cmap=None if np.ndim(image) == 3 else "gray")
+        height, width, depth = layer_maps_.shape
+        image_ax.set_title(f"{name}\n{height}×{width}×{depth}", fontsize=8)
+        top = float(layer_maps_[..., :channels].max()) or 1.0
+        for column in range(channels):
+            ax = axes[row, column + 1]
+            if column < depth:
+                ax.imshow(layer_maps_[..., column], cmap="gray", vmin=0, vmax=top, interpolation="nearest")
+                ax.set_title(f"channel {column}", fontsize=7)
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

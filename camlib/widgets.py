@@ -51,3 +51,59 @@ def filter_explorer(images: Mapping[str, np.ndarray], kernels: Mapping[str, np.n
 
     output = widgets.interactive_output(show, {"image_name": image_menu, "kernel_name": kernel_menu})
     return widgets.VBox([widgets.HBox([image_menu, kernel_menu]), output])
+
+
+def activation_browser(model, images: np.ndarray, layers, *, image_titles=None):
+    """Browse a model's activation maps: pick a layer, a channel and an image.
+
+    The maps of every listed layer are computed once, with
+    :func:`camlib.activations.feature_maps`; the widgets only redraw. The panel shows the
+    image, the chosen channel's map (scaled to the channel's largest value over all the
+    images, so a silent channel shows as black) and the map laid over the image.
+
+    Returns the widget; make it the last expression of a cell to show it.
+
+    Example
+    -------
+    >>> browser = activation_browser(model, images[:6], ["block1_conv1", "block5_conv3"])  # doctest: +SKIP
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from camlib.activations import feature_maps
+    from camlib.plot import overlay
+
+    images = np.asarray(images)
+    layers = [layers] if isinstance(layers, str) else list(layers)
+    maps = feature_maps(model, images, layers)
+    titles = list(image_titles) if image_titles is not None else [f"image {i}" for i in range(len(images))]
+    if len(titles) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(titles)} image_titles")
+
+    layer_menu = widgets.Dropdown(options=layers, description="layer")
+    channel_slider = widgets.IntSlider(value=0, min=0, max=maps[layers[0]].shape[-1] - 1, description="channel")
+    image_menu = widgets.Dropdown(options=[(title, i) for i, title in enumerate(titles)], description="image")
+
+    def fit_channels(change):
+        channel_slider.max = maps[change["new"]].shape[-1] - 1
+
+    layer_menu.observe(fit_channels, names="value")
+
+    def show(layer, channel, index):
+        layer_map = maps[layer][index, :, :, channel]
+        top = float(maps[layer][..., channel].max()) or 1.0
+        fig, (ax_image, ax_map, ax_overlay) = plt.subplots(1, 3, figsize=(9, 3))
+        ax_image.imshow(np.clip(images[index], 0, 1))
+        ax_image.set_title(titles[index], fontsize=9)
+        ax_map.imshow(layer_map, cmap="gray", vmin=0, vmax=top, interpolation="nearest")
+        height, width = layer_map.shape
+        ax_map.set_title(f"{layer}, channel {channel} ({height}×{width})", fontsize=9)
+        overlay(images[index], layer_map / top, ax_overlay, title="over the image")
+        for ax in (ax_image, ax_map):
+            ax.axis("off")
+        fig.tight_layout()
+        plt.show()
+
+    output = widgets.interactive_output(
+        show, {"layer": layer_menu, "channel": channel_slider, "index": image_menu}
+    )
+    return widgets.VBox([widgets.HBox([layer_menu, channel_slider, image_menu]), output])

@@ -210,3 +210,34 @@ def test_vgg16_download_failure_says_what_to_do(monkeypatch):
         A.vgg16_for_images(weights="imagenet")
     with pytest.raises(ValueError, match="must be None or"):
         A.vgg16_for_images(weights="places365")
+
+
+def test_layer_maps_figure_has_one_row_per_layer(model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from camlib.plot import layer_maps
+
+    batch = images(1)
+    maps = A.feature_maps(model, batch, ["c1", "c2"])
+    fig = layer_maps(batch[0], {name: m[0] for name, m in maps.items()}, channels=6)
+    assert len(fig.axes) == 2 * 7
+    assert fig.axes[7].get_title() == "c2\n6×6×6"
+    with pytest.raises(ValueError):
+        layer_maps(batch[0], {"c1": maps["c1"]})
+
+
+def test_activation_browser_follows_the_layer(model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from camlib.widgets import activation_browser
+
+    browser = activation_browser(model, images(3), ["c1", "c2"])
+    layer_menu, channel_slider, image_menu = browser.children[0].children
+    assert channel_slider.max == 7 and len(image_menu.options) == 3
+    channel_slider.value = 7
+    layer_menu.value = "c2"
+    assert channel_slider.max == 5 and channel_slider.value == 5
+    with pytest.raises(ValueError, match="image_titles"):
+        activation_browser(model, images(3), "c1", image_titles=["a"])
