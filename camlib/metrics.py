@@ -37,6 +37,7 @@ __all__ = [
     "energy_in_box",
     "BASELINES",
     "baseline_images",
+    "pixel_ranks",
     "deletion_curve",
     "insertion_curve",
     "deletion_auc",
@@ -242,10 +243,17 @@ def baseline_images(images, baseline="blur", sigma=None):
     return base
 
 
-def _pixel_ranks(maps, seed):
-    """Each pixel's place in the order of deletion: 0 for the map's largest value. Ties
-    (for example the zeros after a ReLU) are broken in a fixed random order, never by
-    position, so that a flat stretch of map does not favour the image's top rows."""
+def pixel_ranks(maps, seed=0):
+    """Each pixel's place in the order of deletion (N, h, w): 0 for the map's largest
+    value. Ties (for example the zeros after a ReLU) are broken in a fixed random order
+    drawn from ``seed``, never by position, so that a flat stretch of map does not favour
+    the image's top rows.
+
+    Example:
+        >>> pixel_ranks(np.array([[[0.5, 2.0], [1.0, 0.0]]])).tolist()
+        [[[2, 0], [1, 3]]]
+    """
+    maps = _check_maps(maps)
     flat = maps.reshape(len(maps), -1)
     rng = np.random.default_rng(seed)
     ranks = np.empty(flat.shape, np.int64)
@@ -275,7 +283,7 @@ def _curves(model, images, maps, class_index, steps, baseline, score, batch_size
         classes = cam.logits(model, images, batch_size=batch_size).argmax(axis=1)
     else:
         classes = cam._check_classes(model, class_index, len(images))
-    ranks = _pixel_ranks(_upsampled(maps, size), seed)
+    ranks = pixel_ranks(_upsampled(maps, size), seed)
     counts = np.round(np.linspace(0, size[0] * size[1], steps + 1)).astype(np.int64)
     per_group = max(1, int(batch_size) // (steps + 1))
     curves = []
@@ -429,27 +437,38 @@ def rank_correlation(maps_a, maps_b):
     return np.where(norm > 0, (a * b).sum(axis=1) / np.where(norm > 0, norm, 1), 0.0)
 
 
-def sanity_check(method, model, images, class_index=None, *, layers=1, seed=0, **kwargs):
+def sanity_check(method, model, images, class_index=None, *, layers=1, seed=0, maps=None,
+                 **kwargs):
     """How much do the maps change when the top of the model is randomised? (N,)
 
-    Computes ``method(model, images, classes, **kwargs)`` and the same for
-    :func:`randomize_top` ``(model, layers, seed)``, explaining the **same** classes (by
-    default the original model's predictions), and returns their
-    :func:`rank_correlation` per image. A map that explains the model should change: a
-    value near 1 fails the check, one near 0 passes it.
+    Computes ``method(model, images, classes, **kwargs)`` (or takes ``maps``, if they are
+    already at hand) and the same for :func:`randomize_top` ``(model, layers, seed)``,
+    explaining the **same** classes (by default the original model's predictions), and
+    returns their :func:`rank_correlation` per image. A map that explains the model
+    should change: a value near 1 fails the check, one near 0 passes it. With a sequence
+    of ``layers`` (a cascade) the result is (len(layers), N).
 
     Example:
         >>> sanity_check(grad_cam, model, x).mean()               # doctest: +SKIP
         0.05
+        >>> sanity_check(grad_cam, model, x, layers=[1, 2, 3]).mean(axis=1)  # doctest: +SKIP
     """
     from camlib import cam
 
     images = _check_images(images)
     if class_index is None:
         class_index = cam.logits(model, images).argmax(axis=1)
-    before = method(model, images, class_index, **kwargs)
-    after = method(randomize_top(model, layers, seed), images, class_index, **kwargs)
-    return rank_correlation(before, after)
+    before = method(model, images, class_index, **kwargs) if maps is None else maps
+    before = _check_maps(before)
+    if len(before) != len(images):
+        raise ValueError(f"Got {len(images)} images but {len(before)} maps.")
+    cascade = np.ndim(layers) == 1
+    correlations = [
+        rank_correlation(before, method(randomize_top(model, n, seed), images, class_index,
+                                        **kwargs))
+        for n in (layers if cascade else [layers])
+    ]
+    return np.stack(correlations) if cascade else correlations[0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -470,7 +489,8 @@ def evaluate(method, model, images, boxes, class_index=None, *, threshold=0.2,
     Returns the means over images of ``localization`` (accuracy, IoU ≥ 0.5),
     ``pointing``, ``energy``, ``deletion`` (AUC, lower is better), ``insertion`` (AUC,
     higher is better) and ``sanity`` (rank correlation after :func:`randomize_top`
-    ``(layers=sanity_layers)``; lower is better), plus ``seconds_per_image``.
+    ``(layers=sanity_layers)``; lower is better), plus ``seconds_per_image`` and the
+    mean ``deletion_curve`` and ``insertion_curve`` (arrays of ``steps + 1`` points).
 
     Example:
         >>> evaluate(cam.grad_cam, model, x, boxes, labels)        # doctest: +SKIP
@@ -491,13 +511,17 @@ def evaluate(method, model, images, boxes, class_index=None, *, threshold=0.2,
     seconds = (time.perf_counter() - start) / len(images)
     curves = dict(class_index=class_index, steps=steps, baseline=baseline,
                   batch_size=batch_size)
+    deletion = deletion_curve(model, images, maps, **curves)
+    insertion = insertion_curve(model, images, maps, **curves)
     return {
         "localization": localization_accuracy(maps, boxes, threshold, image_size=size),
         "pointing": pointing_game(maps, boxes, image_size=size),
         "energy": float(energy_in_box(maps, boxes, image_size=size).mean()),
-        "deletion": float(deletion_auc(model, images, maps, **curves).mean()),
-        "insertion": float(insertion_auc(model, images, maps, **curves).mean()),
-        "sanity": float(sanity_check(method, model, images, class_index,
+        "deletion": float(area_under(deletion).mean()),
+        "insertion": float(area_under(insertion).mean()),
+        "deletion_curve": deletion.mean(axis=0),
+        "insertion_curve": insertion.mean(axis=0),
+        "sanity": float(sanity_check(method, model, images, class_index, maps=maps,
                                      layers=sanity_layers, **kwargs).mean()),
         "seconds_per_image": seconds,
     }

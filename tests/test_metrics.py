@@ -135,10 +135,10 @@ def test_probability_curves_and_batching_do_not_change_the_answer():
 
 def test_ties_are_broken_at_random_not_by_position():
     flat = np.zeros((1, 8, 8), np.float32)
-    ranks = M._pixel_ranks(flat, seed=0)
+    ranks = M.pixel_ranks(flat, seed=0)
     assert sorted(ranks.ravel()) == list(range(64))
     assert ranks[0, :4].mean() > 10  # the top rows are not simply deleted first
-    np.testing.assert_array_equal(ranks, M._pixel_ranks(flat, seed=0))
+    np.testing.assert_array_equal(ranks, M.pixel_ranks(flat, seed=0))
 
 
 def test_baselines():
@@ -240,9 +240,24 @@ def test_evaluate_reports_every_measure():
     boxes = [(0, 0, 6, 6)] * 4
     report = M.evaluate(C.grad_cam, model, x, boxes, 1, steps=4)
     assert set(report) == {"localization", "pointing", "energy", "deletion", "insertion",
-                           "sanity", "seconds_per_image"}
+                           "sanity", "seconds_per_image", "deletion_curve",
+                           "insertion_curve"}
+    assert report["deletion_curve"].shape == (5,)
+    assert report["deletion"] == pytest.approx(M.area_under(report["deletion_curve"][None])[0])
     maps = C.grad_cam(model, x, 1)
     assert report["pointing"] == M.pointing_game(maps, boxes, image_size=12)
     assert report["deletion"] == pytest.approx(
         M.deletion_auc(model, x, maps, 1, steps=4).mean())
     assert report["seconds_per_image"] > 0
+
+
+def test_sanity_check_cascades_and_reuses_maps():
+    model = small_gap_model(6)
+    x = np.random.default_rng(6).random((3, 12, 12, 3), dtype=np.float32)
+    cascade = M.sanity_check(C.grad_cam, model, x, 0, layers=[1, 2])
+    assert cascade.shape == (2, 3)
+    np.testing.assert_allclose(cascade[1], M.sanity_check(C.grad_cam, model, x, 0, layers=2))
+    given = M.sanity_check(C.grad_cam, model, x, 0, maps=C.grad_cam(model, x, 0))
+    np.testing.assert_allclose(given, cascade[0])
+    with pytest.raises(ValueError, match="3 images but 2 maps"):
+        M.sanity_check(C.grad_cam, model, x, 0, maps=np.ones((2, 12, 12)))
