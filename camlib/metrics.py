@@ -485,7 +485,7 @@ def evaluate(method, model, images, boxes, class_index=None, *, threshold=0.2,
     class. The method runs once on two images first, so that ``seconds_per_image``
     (wall-clock time of the maps of all images, divided by N) leaves out compiling; a
     fast method is timed up to five times, within about a second, and the quickest run
-    counts, which keeps other programs' load on the machine out of the number.
+    counts, which damps the effect of other programs' load on the machine.
     ``threshold`` is the box threshold of :func:`localization_accuracy`.
 
     Returns the means over images of ``localization`` (accuracy, IoU ≥ 0.5),
