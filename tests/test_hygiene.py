@@ -125,3 +125,13 @@ def test_notebook_asserts_its_claims_and_downloads_nothing(path):
         if 'weights="imagenet"' in cell:
             assert "if USE_IMAGENET_VGG16:" in cell, f"{path.name} downloads ImageNet weights unguarded"
             assert re.search(r"^USE_IMAGENET_VGG16 = False", code, re.M), f"{path.name} turns the flag on"
+
+
+def test_every_slide_of_the_deck_has_a_home_in_the_book():
+    slides = yaml.safe_load((ROOT / "book" / "slides.yml").read_text(encoding="utf-8"))["slides"]
+    listed = set(toc_files(TOC))
+    assert len(slides) == 48  # the seed deck's slides, title to CutMix
+    for number, slide in enumerate(slides, start=1):
+        assert slide["covered_in"], f"slide {number} ({slide['title']}) has no page"
+        for page in slide["covered_in"]:
+            assert page in listed, f"slide {number} points at {page}, which is not in _toc.yml"
