@@ -272,7 +272,7 @@ def filter_grid(kernel, *, ncols=None, pad=1, zoom=1):
 VGG16_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
-def vgg16_for_images(*, weights=None, input_shape=(224, 224, 3)):
+def vgg16_for_images(*, imagenet=False, input_shape=(224, 224, 3)):
     """VGG16's convolutional blocks (Simonyan & Zisserman 2014) behind their own input
     preprocessing, so that the model takes RGB images in [0, 1] like every model in the book.
 
@@ -280,8 +280,8 @@ def vgg16_for_images(*, weights=None, input_shape=(224, 224, 3)):
     ``"vgg16"``; its layers keep their Keras names (``block1_conv1`` … ``block5_conv3``),
     which :func:`feature_maps` and :func:`camlib.ascent.maximize` accept as they are.
 
-    ``weights=None`` builds the structure with random weights, offline, for counting
-    filters and for tests. ``weights="imagenet"`` downloads the trained weights and needs
+    ``imagenet=False`` builds the structure with random weights, offline, for counting
+    filters and for tests. ``imagenet=True`` downloads the ImageNet weights and needs
     internet access (e.g. Colab); offline it raises a RuntimeError that says so.
 
     Example:
@@ -289,13 +289,12 @@ def vgg16_for_images(*, weights=None, input_shape=(224, 224, 3)):
         >>> filter_weights(model, "block1_conv1").shape
         (3, 3, 3, 64)
     """
-    if weights not in (None, "imagenet"):
-        raise ValueError(f'weights={weights!r} must be None or "imagenet"')
+    weights = "imagenet" if imagenet else None
     try:
         backbone = keras.applications.VGG16(include_top=False, weights=weights,
                                             input_shape=tuple(input_shape))
     except Exception as err:
-        if weights is None:
+        if not imagenet:
             raise
         raise RuntimeError(
             "Could not download VGG16's ImageNet weights: they need internet access (run "

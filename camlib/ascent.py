@@ -54,6 +54,7 @@ __all__ = [
     "AscentResult",
     "DeadChannelError",
     "high_frequency_share",
+    "radial_spectrum",
     "COLOR_CORRELATION_SQRT",
 ]
 
@@ -490,6 +491,44 @@ def _measure_in_batches(measure, params, channels, batch_size):
 # ---------------------------------------------------------------------------------------
 
 
+def _power_spectrum(images):
+    """Each image's power per 2-D frequency, channel means removed, and the radial
+    frequency (cycles per pixel) of every coefficient."""
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, H, W, C) or (H, W, C), got shape {images.shape}.")
+    centred = images - images.mean(axis=(1, 2), keepdims=True)
+    power = (np.abs(np.fft.fft2(centred, axes=(1, 2))) ** 2).sum(axis=-1)
+    fy = np.fft.fftfreq(images.shape[1])[:, None]
+    fx = np.fft.fftfreq(images.shape[2])[None, :]
+    return power, np.sqrt(fx**2 + fy**2)
+
+
+def radial_spectrum(images, bins=16):
+    """Mean power at each radial frequency, averaged over images: ``(frequencies, power)``.
+
+    ``frequencies`` are the centres of ``bins`` equal bins from 0 to 0.5 cycles per pixel
+    (the Nyquist frequency); ``power`` is the mean squared Fourier amplitude of the
+    mean-removed images in each bin. Natural images fall off roughly as 1/f²; white noise
+    is flat.
+
+    Example:
+        >>> noise = np.random.default_rng(0).random((4, 32, 32, 3))
+        >>> frequencies, power = radial_spectrum(noise, bins=4)
+        >>> frequencies.round(4).tolist(), bool(power.max() / power.min() < 1.5)
+        ([0.0625, 0.1875, 0.3125, 0.4375], True)
+    """
+    power, radius = _power_spectrum(images)
+    edges = np.linspace(0, 0.5, int(bins) + 1)
+    index = np.digitize(radius, edges[1:-1])
+    keep = (radius > 0) & (radius <= 0.5)
+    mean_power = power.mean(axis=0)
+    spectrum = np.array([mean_power[keep & (index == b)].mean() for b in range(int(bins))])
+    return ((edges[:-1] + edges[1:]) / 2).astype(np.float32), spectrum.astype(np.float32)
+
+
 def high_frequency_share(images, cutoff=0.25):
     """The share of each image's spectral energy above ``cutoff`` cycles per pixel.
 
@@ -505,18 +544,9 @@ def high_frequency_share(images, cutoff=0.25):
         >>> 0.7 < float(high_frequency_share(noise)[0]) < 0.85
         True
     """
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim == 3:
-        images = images[None]
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, H, W, C) or (H, W, C), got shape {images.shape}.")
     if not 0 < cutoff < 0.5 * math.sqrt(2):
         raise ValueError(f"cutoff={cutoff} must be between 0 and 0.707 cycles per pixel.")
-    centred = images - images.mean(axis=(1, 2), keepdims=True)
-    energy = np.abs(np.fft.fft2(centred, axes=(1, 2))) ** 2
-    fy = np.fft.fftfreq(images.shape[1])[:, None]
-    fx = np.fft.fftfreq(images.shape[2])[None, :]
-    high = (np.sqrt(fx**2 + fy**2) > cutoff)[None, :, :, None]
-    total = energy.sum(axis=(1, 2, 3))
-    share = (energy * high).sum(axis=(1, 2, 3)) / np.where(total > 0, total, 1.0)
-    return share.astype(np.float32)
+    power, radius = _power_spectrum(images)
+    total = power.sum(axis=(1, 2))
+    high = (power * (radius > cutoff)).sum(axis=(1, 2))
+    return (high / np.where(total > 0, total, 1.0)).astype(np.float32)

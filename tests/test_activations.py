@@ -207,9 +207,7 @@ def test_vgg16_download_failure_says_what_to_do(monkeypatch):
 
     monkeypatch.setattr(keras.applications, "VGG16", offline)
     with pytest.raises(RuntimeError, match="internet access"):
-        A.vgg16_for_images(weights="imagenet")
-    with pytest.raises(ValueError, match="must be None or"):
-        A.vgg16_for_images(weights="places365")
+        A.vgg16_for_images(imagenet=True)
 
 
 def test_layer_maps_figure_has_one_row_per_layer(model):

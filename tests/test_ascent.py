@@ -195,3 +195,14 @@ def test_high_frequency_share():
         G.high_frequency_share(np.zeros((4, 4)))
     with pytest.raises(ValueError):
         G.high_frequency_share(noise, cutoff=0.0)
+
+
+def test_radial_spectrum_is_flat_for_noise_and_falls_for_smooth_images():
+    rng = np.random.default_rng(1)
+    frequencies, noise_power = G.radial_spectrum(rng.random((8, 32, 32, 3)), bins=8)
+    assert frequencies.shape == noise_power.shape == (8,)
+    assert np.isclose(frequencies[0], 1 / 32) and np.isclose(frequencies[-1], 0.5 - 1 / 32)
+    assert noise_power.max() / noise_power.min() < 1.5
+    rows = np.arange(32)[:, None, None] * np.ones((32, 32, 3))
+    _, smooth_power = G.radial_spectrum(np.sin(2 * np.pi * rows / 32)[None], bins=8)
+    assert smooth_power.argmax() == 0 and smooth_power[3:].max() < 1e-6 * smooth_power[0]
