@@ -15,7 +15,7 @@ INSTALLED := $(VENV)/.cam-book-installed
 export PATH := $(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install book test unit notebooks book-strict clean
+.PHONY: install browser book test unit notebooks book-strict site clean
 
 install: $(INSTALLED)
 
@@ -30,17 +30,26 @@ $(INSTALLED): requirements.txt pyproject.toml
 book: install
 	"$(VENV)/bin/jupyter-book" build .
 
-## Unit tests, every notebook under nbval, then a warning-free book build.
-test: unit notebooks book-strict
+## Unit tests, every notebook under nbval, a warning-free book build, then every page in Chromium.
+test: unit notebooks book-strict site
 
 unit: install
-	"$(PYTHON)" -m pytest tests
+	"$(PYTHON)" -m pytest tests --ignore=tests/browser
 
 notebooks: install
 	"$(PYTHON)" -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 
 book-strict: install
 	"$(VENV)/bin/jupyter-book" build . -W -n --keep-going
+
+site: install browser
+	"$(PYTHON)" -m pytest tests/browser
+
+# Headless Chromium for the site test, from Debian's packages.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "the site test needs Chromium: sudo apt-get install chromium"; exit 1; fi; }
 
 clean:
 	rm -rf _build
