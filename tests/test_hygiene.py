@@ -1,6 +1,7 @@
 """The book's conventions: notebooks follow the template, carry no outputs, sit in the table of
 contents, and every badge and Colab setup cell agrees with the one repository URL in _config.yml."""
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -135,3 +136,31 @@ def test_every_slide_of_the_deck_has_a_home_in_the_book():
         assert slide["covered_in"], f"slide {number} ({slide['title']}) has no page"
         for page in slide["covered_in"]:
             assert page in listed, f"slide {number} points at {page}, which is not in _toc.yml"
+
+
+# What a Colab runtime has without installing anything, plus camlib, which the setup cell installs.
+COLAB_MODULES = {
+    "__future__", "collections", "dataclasses", "functools", "inspect", "itertools", "json", "math",
+    "os", "pathlib", "random", "subprocess", "sys", "time", "typing", "warnings",
+    "IPython", "PIL", "ipywidgets", "keras", "matplotlib", "numpy", "scipy", "skimage", "tensorflow",
+    "camlib",
+}
+
+
+def imported_modules(code):
+    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module.split(".")[0]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_on_a_bare_colab_runtime(path):
+    code = "\n".join(source(c) for c in load(path)["cells"] if c["cell_type"] == "code")
+    missing = set(imported_modules(code)) - COLAB_MODULES
+    assert not missing, f"{path.name} imports {missing}, which Colab lacks and nothing installs"
+    # On Colab there is no checkout of this repository: notebooks read no files from it.
+    for reader in ("open(", ".read_text(", ".read_bytes(", "np.load(", "imread(", "../"):
+        assert reader not in code, f"{path.name} reads a file ({reader!r}); use camlib.data instead"
