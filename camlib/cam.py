@@ -828,17 +828,22 @@ class ScoreCAM(GradientMethod):
         channels = _site_channels(site)
         return channels if channels else 1
 
+    def masks(self, activations, size):
+        """Masks (n, H, W, c) from activation maps (n, h, w, c): each map scaled to
+        [0, 1] (a constant map gives zeros), then resized bilinearly to the image."""
+        low = tf.reduce_min(activations, axis=(1, 2), keepdims=True)
+        high = tf.reduce_max(activations, axis=(1, 2), keepdims=True)
+        scaled = _safe_divide(activations - low, high - low)
+        return tf.image.resize(scaled, size, method="bilinear")
+
     def explain(self, evidence):
         activations, images, classes = evidence.activations, evidence.images, evidence.classes
         n = tf.shape(images)[0]
         channels = tf.shape(activations)[-1]
         size = tf.shape(images)[1:3]
-        low = tf.reduce_min(activations, axis=(1, 2), keepdims=True)
-        high = tf.reduce_max(activations, axis=(1, 2), keepdims=True)
-        scaled = _safe_divide(activations - low, high - low)
 
         def scores(start, stop):
-            masks = tf.image.resize(scaled[..., start:stop], size, method="bilinear")
+            masks = self.masks(activations[..., start:stop], size)
             masks = tf.transpose(masks, (0, 3, 1, 2))[..., None]  # (n, c, H, W, 1)
             masked = tf.reshape(images[:, None] * masks, tf.concat([[-1], tf.shape(images)[1:]], 0))
             values = evidence.logits(masked)
