@@ -510,7 +510,7 @@ def radial_spectrum(images, bins=16):
     """Mean power at each radial frequency, averaged over images: ``(frequencies, power)``.
 
     ``frequencies`` are the centres of ``bins`` equal bins from 0 to 0.5 cycles per pixel
-    (the Nyquist frequency); ``power`` is the mean squared Fourier amplitude of the
+    (the Nyquist frequency), at most half the image side; ``power`` is the mean squared Fourier amplitude of the
     mean-removed images in each bin. Natural images fall off roughly as 1/f²; white noise
     is flat.
 
@@ -521,8 +521,11 @@ def radial_spectrum(images, bins=16):
         ([0.0625, 0.1875, 0.3125, 0.4375], True)
     """
     power, radius = _power_spectrum(images)
+    if not 1 <= int(bins) <= min(power.shape[1:]) // 2:
+        raise ValueError(f"bins={bins} must be between 1 and {min(power.shape[1:]) // 2} "
+                         f"(half the image side) so that every bin holds a frequency.")
     edges = np.linspace(0, 0.5, int(bins) + 1)
-    index = np.digitize(radius, edges[1:-1])
+    index = np.digitize(radius, edges[1:-1], right=True)  # bin b is (edge b, edge b + 1]
     keep = (radius > 0) & (radius <= 0.5)
     mean_power = power.mean(axis=0)
     spectrum = np.array([mean_power[keep & (index == b)].mean() for b in range(int(bins))])

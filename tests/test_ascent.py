@@ -206,3 +206,7 @@ def test_radial_spectrum_is_flat_for_noise_and_falls_for_smooth_images():
     rows = np.arange(32)[:, None, None] * np.ones((32, 32, 3))
     _, smooth_power = G.radial_spectrum(np.sin(2 * np.pi * rows / 32)[None], bins=8)
     assert smooth_power.argmax() == 0 and smooth_power[3:].max() < 1e-6 * smooth_power[0]
+    _, fine = G.radial_spectrum(rng.random((2, 32, 32, 3)), bins=16)
+    assert np.all(np.isfinite(fine))
+    with pytest.raises(ValueError, match="bins"):
+        G.radial_spectrum(rng.random((2, 32, 32, 3)), bins=17)
