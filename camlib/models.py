@@ -208,8 +208,13 @@ _DEFAULTS = {
 }
 
 ZOO = {
-    "shapes-gap": {"dataset": "shapes", "model_kwargs": {"pooling": "avg"}, "epochs": 12},
-    "shapes-gmp": {"dataset": "shapes", "model_kwargs": {"pooling": "max"}, "epochs": 12},
+    # Twice the images for half the epochs of the defaults: the same number of training
+    # steps. With seed 0 the GAP model's boxes reach IoU ≥ 0.5 on 87 % of the test images
+    # at the threshold tuned on val (73 % with 3000 images × 12 epochs); other seeds vary.
+    "shapes-gap": {"dataset": "shapes", "model_kwargs": {"pooling": "avg"}, "n_train": 6000,
+                   "epochs": 6},
+    "shapes-gmp": {"dataset": "shapes", "model_kwargs": {"pooling": "max"}, "n_train": 6000,
+                   "epochs": 6},
     "lanes-gap": {"dataset": "lanes", "model_kwargs": {"pooling": "avg"}, "epochs": 6},
     "shapes-vggcam": {"dataset": "shapes", "model": "vggcam", "model_kwargs": {"width": 0.125},
                       "epochs": 12},

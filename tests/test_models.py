@@ -173,5 +173,5 @@ def test_shapes_gap_zoo_model_classifies_and_localizes():
 
     thresholds = (0.1, 0.2, 0.3, 0.4, 0.5)
     best = max(thresholds, key=lambda t: hit_rate("val", t))
-    assert hit_rate("test", best) >= 0.65  # measured 0.73 at threshold 0.3
-    assert hit_rate("test", 0.2) >= 0.5  # the paper's 20 % rule; measured 0.65
+    assert hit_rate("test", best) >= 0.80  # 0.87 with camlib.localize at its val-tuned 0.35
+    assert hit_rate("test", 0.2) >= 0.60  # the paper's 20 % rule; measured 0.65
