@@ -17,7 +17,8 @@ Example:
     >>> maps = feature_maps(model, images, "block1_conv1")         # doctest: +SKIP
     >>> maps.shape                                                 # doctest: +SKIP
     (8, 64, 64, 8)
-    >>> by_layer = feature_maps(model, images, ["block1_conv1", "block5_conv3"])  # doctest: +SKIP
+    >>> layers = ["block1_conv1", "block5_conv3"]
+    >>> by_layer = feature_maps(model, images, layers)            # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ _POOLING_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
 
 
 def has_activation(layer):
-    """True if ``layer`` applies its own activation (a Conv2D or Dense with ``activation=``),
-    so that the value *before* the activation can be read."""
+    """True if ``layer`` applies its own activation (a Conv2D or Dense with
+    ``activation=``), so that the value *before* the activation can be read."""
     activation = getattr(layer, "activation", None)
     return activation is not None and getattr(activation, "__name__", "") != "linear"
 
@@ -69,8 +70,8 @@ def _site(model, layer, pre_activation):
         return _Site(found, "output")
     if not has_activation(found):
         raise ValueError(
-            f"Layer {_path_of(model, found)!r} has no activation of its own, so there is no "
-            "pre-activation value to read; use pre_activation=False."
+            f"Layer {_path_of(model, found)!r} has no activation of its own, so there "
+            "is no pre-activation value to read; use pre_activation=False."
         )
     return _Site(found, "logits")  # the layer's output with its activation switched off
 
@@ -93,18 +94,24 @@ def _run(model, images, sites, batch_size):
     run = _compiled(model, key, lambda ref: _make_pass(ref, sites, _image_spec(model)))
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    chunks = [run(images[start:start + int(batch_size)])
-              for start in range(0, len(images), int(batch_size))]
-    return [np.concatenate([chunk[i].numpy() for chunk in chunks]) for i in range(len(sites))]
+    chunks = [
+        run(images[start : start + int(batch_size)])
+        for start in range(0, len(images), int(batch_size))
+    ]
+    return [
+        np.concatenate([chunk[i].numpy() for chunk in chunks]) for i in range(len(sites))
+    ]
 
 
-def feature_maps(model, images, layers, *, pre_activation=False,
-                 batch_size=DEFAULT_BATCH_SIZE):
+def feature_maps(
+    model, images, layers, *, pre_activation=False, batch_size=DEFAULT_BATCH_SIZE
+):
     """The output of one or several layers for a batch of images.
 
     Args:
         model: a built single-input Keras model (nested models are entered).
-        images: (N, H, W, C) array matching the model's input; one image is ``image[None]``.
+        images: (N, H, W, C) array matching the model's input; one image is
+            ``image[None]``.
         layers: one layer (a name, an ``"outer/inner"`` path or a layer object), or a list
             of them.
         pre_activation: read each layer's value *before* its own activation (ReLU). Each
@@ -113,9 +120,9 @@ def feature_maps(model, images, layers, *, pre_activation=False,
         batch_size: images per compiled call; bounds memory.
 
     Returns:
-        For one layer, a float32 array: (N, h, w, K) for a convolution, (N, K) for a Dense
-        layer. For a list, a dict from each entry (its path, for a layer object) to such an
-        array, in the order given.
+        For one layer, a float32 array: (N, h, w, K) for a convolution, (N, K) for a
+        Dense layer. For a list, a dict from each entry (its path, for a layer object)
+        to such an array, in the order given.
 
     Raises:
         ValueError: an unknown layer (the message lists the convolution layers), images
@@ -123,8 +130,9 @@ def feature_maps(model, images, layers, *, pre_activation=False,
             activation.
 
     Example:
-        >>> maps = feature_maps(model, images[:4], ["block1_conv1", "conv_cam"])  # doctest: +SKIP
-        >>> {name: m.shape for name, m in maps.items()}                # doctest: +SKIP
+        >>> layers = ["block1_conv1", "conv_cam"]
+        >>> maps = feature_maps(model, images[:4], layers)        # doctest: +SKIP
+        >>> {name: m.shape for name, m in maps.items()}           # doctest: +SKIP
         {'block1_conv1': (4, 64, 64, 8), 'conv_cam': (4, 4, 4, 128)}
     """
     _check_model(model)
@@ -140,7 +148,9 @@ def feature_maps(model, images, layers, *, pre_activation=False,
         outputs = _run(model, images, sites, batch_size)
     if single:
         return outputs[0]
-    keys = [layer if isinstance(layer, str) else _path_of(model, layer) for layer in wanted]
+    keys = [
+        layer if isinstance(layer, str) else _path_of(model, layer) for layer in wanted
+    ]
     return dict(zip(keys, outputs))
 
 
@@ -160,7 +170,7 @@ def dead_channels(model, images, layer, *, batch_size=DEFAULT_BATCH_SIZE):
 
 
 def _geometry(layer):
-    """(kernel size, stride, dilation) along the height axis; (1, 1, 1) for pointwise layers."""
+    """(kernel size, stride, dilation) along the height axis; (1, 1, 1) if pointwise."""
     if hasattr(layer, "kernel_size") and hasattr(layer, "strides"):
         dilation = getattr(layer, "dilation_rate", (1,))
         return int(layer.kernel_size[0]), int(layer.strides[0]), int(dilation[0])
@@ -179,8 +189,10 @@ def receptive_field(model, layer):
     a nested model it is counted from that model's own input.
 
     Example:
-        >>> receptive_field(model, "block1_conv1"), receptive_field(model, "block5_conv3")  # doctest: +SKIP
-        ((3, 1), (196, 16))
+        >>> receptive_field(model, "block1_conv1")                # doctest: +SKIP
+        (3, 1)
+        >>> receptive_field(model, "block5_conv3")                # doctest: +SKIP
+        (196, 16)
     """
     target = _find_layer(model, layer)
     chain = [target]
@@ -199,7 +211,7 @@ def receptive_field(model, layer):
 
 
 def filter_weights(model, layer):
-    """The kernel of a convolution layer as a float32 array (kh, kw, in_channels, filters).
+    """The kernel of a convolution layer, float32 (kh, kw, in_channels, filters).
 
     Example:
         >>> filter_weights(model, "block1_conv1").shape                # doctest: +SKIP
@@ -259,12 +271,14 @@ def filter_grid(kernel, *, ncols=None, pad=1, zoom=1):
         tiles = [scaled[:, :, c, f] for f in range(n_filters) for c in range(in_channels)]
         ncols, nrows, depth = in_channels, n_filters, ()
     pad = int(pad)
-    canvas = np.ones((nrows * (height + pad) - pad, ncols * (width + pad) - pad) + depth,
-                     dtype=np.float32)
+    canvas = np.ones(
+        (nrows * (height + pad) - pad, ncols * (width + pad) - pad) + depth,
+        dtype=np.float32,
+    )
     for index, tile in enumerate(tiles):
         row, col = divmod(index, ncols)
         top, left = row * (height + pad), col * (width + pad)
-        canvas[top:top + height, left:left + width] = tile
+        canvas[top : top + height, left : left + width] = tile
     return canvas
 
 
@@ -274,7 +288,8 @@ VGG16_MEAN_BGR = (103.939, 116.779, 123.68)
 
 def vgg16_for_images(*, imagenet=False, input_shape=(224, 224, 3)):
     """VGG16's convolutional blocks (Simonyan & Zisserman 2014) behind their own input
-    preprocessing, so that the model takes RGB images in [0, 1] like every model in the book.
+    preprocessing, so that the model takes RGB images in [0, 1] like every model in the
+    book.
 
     The backbone is ``keras.applications.VGG16(include_top=False)``, nested as the layer
     ``"vgg16"``; its layers keep their Keras names (``block1_conv1`` … ``block5_conv3``),
@@ -291,8 +306,9 @@ def vgg16_for_images(*, imagenet=False, input_shape=(224, 224, 3)):
     """
     weights = "imagenet" if imagenet else None
     try:
-        backbone = keras.applications.VGG16(include_top=False, weights=weights,
-                                            input_shape=tuple(input_shape))
+        backbone = keras.applications.VGG16(
+            include_top=False, weights=weights, input_shape=tuple(input_shape)
+        )
     except Exception as err:
         if not imagenet:
             raise

@@ -154,7 +154,10 @@ class _Fourier:
         scale = 1.0 / np.maximum(frequencies, 1.0 / max(height, width)) ** decay
         self.scale = tf.constant(scale * math.sqrt(height * width), tf.complex64)
         if channels == 3:
-            colors = COLOR_CORRELATION_SQRT / np.linalg.norm(COLOR_CORRELATION_SQRT, axis=0).max()
+            colors = (
+                COLOR_CORRELATION_SQRT
+                / np.linalg.norm(COLOR_CORRELATION_SQRT, axis=0).max()
+            )
         else:
             colors = np.eye(channels, dtype=np.float32)
         self.colors = tf.constant(colors.T, tf.float32)
@@ -177,20 +180,27 @@ def _transform(images, step, seed, transforms):
     """One random shift, zoom and rotation per image, about the image centre."""
     height, width = images.shape[1], images.shape[2]
     n = tf.shape(images)[0]
-    draws = tf.random.stateless_uniform([n, 4], seed=tf.stack([seed, step]), minval=-1.0,
-                                        maxval=1.0)
+    draws = tf.random.stateless_uniform(
+        [n, 4], seed=tf.stack([seed, step]), minval=-1.0, maxval=1.0
+    )
     angle = draws[:, 0] * transforms.degrees * math.pi / 180
     zoom = 1.0 + draws[:, 1] * transforms.scale
     shift_x, shift_y = draws[:, 2] * transforms.jitter, draws[:, 3] * transforms.jitter
     cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
     cx, cy = (width - 1) / 2, (height - 1) / 2
     # Output pixel (x, y) samples the input at A·(x - c) + c + shift.
-    matrix = tf.stack([cos, -sin, cx - cos * cx + sin * cy + shift_x,
-                       sin, cos, cy - sin * cx - cos * cy + shift_y,
-                       tf.zeros_like(cos), tf.zeros_like(cos)], axis=1)
+    row_x = [cos, -sin, cx - cos * cx + sin * cy + shift_x]
+    row_y = [sin, cos, cy - sin * cx - cos * cy + shift_y]
+    zeros = tf.zeros_like(cos)
+    matrix = tf.stack(row_x + row_y + [zeros, zeros], axis=1)
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=matrix, output_shape=tf.constant([height, width]),
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
+        images=images,
+        transforms=matrix,
+        output_shape=tf.constant([height, width]),
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="REFLECT",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,7 +212,9 @@ def _objective(values, channels, use_pre, activation):
     """Each image's own channel, averaged over the map: (N,)."""
     chosen = tf.gather(values, channels, axis=values.shape.rank - 1, batch_dims=1)
     post = activation(chosen) if activation is not None else chosen
-    picked = tf.where(tf.reshape(use_pre, [-1] + [1] * (chosen.shape.rank - 1)), chosen, post)
+    picked = tf.where(
+        tf.reshape(use_pre, [-1] + [1] * (chosen.shape.rank - 1)), chosen, post
+    )
     return tf.reduce_mean(tf.reshape(picked, [tf.shape(picked)[0], -1]), axis=1)
 
 
@@ -215,10 +227,20 @@ def _make_passes(model_ref, site, activation, parameterization, transforms, para
     def objective(images, channels, use_pre):
         with _capturing([site]) as captured:
             model_ref()(images, training=False)
-        return _objective(tf.cast(captured[site], tf.float32), channels, use_pre, activation)
+        return _objective(
+            tf.cast(captured[site], tf.float32), channels, use_pre, activation
+        )
 
-    @tf.function(input_signature=[param_spec, channel_spec, flag_spec, scalar, scalar,
-                                  tf.TensorSpec([], tf.float32)])
+    @tf.function(
+        input_signature=[
+            param_spec,
+            channel_spec,
+            flag_spec,
+            scalar,
+            scalar,
+            tf.TensorSpec([], tf.float32),
+        ]
+    )
     def step(params, channels, use_pre, step_index, seed, learning_rate):
         with tf.GradientTape() as tape:
             tape.watch(params)
@@ -274,7 +296,10 @@ class _Progress:
         filled = round(30 * done / self.total)
         seconds = time.perf_counter() - self.start
         bar = "█" * filled + "·" * (30 - filled)
-        return {"text/plain": f"{self.label} [{bar}] {done}/{self.total} steps, {seconds:.1f} s"}
+        return {
+            "text/plain": f"{self.label} [{bar}] {done}/{self.total} steps, "
+            f"{seconds:.1f} s"
+        }
 
     def update(self, done):
         if self.handle is not None and (done % self.every == 0 or done == self.total):
@@ -299,11 +324,13 @@ def _layer_width(model, layer):
     try:
         shape = tuple(layer.output.shape)
     except (AttributeError, ValueError):
-        raise ValueError(f"Layer {_path_of(model, layer)!r} has no known output shape.") from None
+        raise ValueError(
+            f"Layer {_path_of(model, layer)!r} has no known output shape."
+        ) from None
     if len(shape) not in (2, 4):
         raise ValueError(
-            f"Layer {_path_of(model, layer)!r} outputs shape {shape}; gradient ascent needs "
-            "a feature map (N, h, w, K) or a vector (N, K)."
+            f"Layer {_path_of(model, layer)!r} outputs shape {shape}; gradient ascent "
+            "needs a feature map (N, h, w, K) or a vector (N, K)."
         )
     return shape[-1]
 
@@ -329,17 +356,24 @@ def _check_channels(model, layer, channels):
 def _image_shape(model, size):
     shape = tuple(model.inputs[0].shape)[1:]
     if len(shape) != 3:
-        raise ValueError(f"Model {model.name!r} takes inputs of shape {shape}, not images.")
+        raise ValueError(
+            f"Model {model.name!r} takes inputs of shape {shape}, not images."
+        )
     height, width, channels = shape
     if size is not None:
         wanted = (size, size) if np.ndim(size) == 0 else tuple(size)
-        if len(wanted) != 2 or any(fixed not in (None, side) for fixed, side in
-                                   zip((height, width), wanted)):
-            raise ValueError(f"size={size!r} does not fit model {model.name!r}, which takes "
-                             f"images of shape {shape}.")
+        if len(wanted) != 2 or any(
+            fixed not in (None, side) for fixed, side in zip((height, width), wanted)
+        ):
+            raise ValueError(
+                f"size={size!r} does not fit model {model.name!r}, which takes "
+                f"images of shape {shape}."
+            )
         height, width = wanted
     if height is None or width is None:
-        raise ValueError(f"Model {model.name!r} accepts any image size; pass size=(H, W).")
+        raise ValueError(
+            f"Model {model.name!r} accepts any image size; pass size=(H, W)."
+        )
     if channels is None:
         raise ValueError(f"Model {model.name!r} has an unknown number of input channels.")
     return int(height), int(width), int(channels)
@@ -350,9 +384,22 @@ def _image_shape(model, size):
 # ---------------------------------------------------------------------------------------
 
 
-def maximize(model, layer, channels=None, *, steps=128, learning_rate=0.05,
-             parameterization="pixel", transforms=None, pre_activation=False,
-             on_dead="raise", seed=0, batch_size=32, size=None, progress="auto"):
+def maximize(
+    model,
+    layer,
+    channels=None,
+    *,
+    steps=128,
+    learning_rate=0.05,
+    parameterization="pixel",
+    transforms=None,
+    pre_activation=False,
+    on_dead="raise",
+    seed=0,
+    batch_size=32,
+    size=None,
+    progress="auto",
+):
     """Gradient ascent from noise: for each channel, the image that activates it most.
 
     The objective of channel ``k`` is its mean over the layer's map (the slides: make
@@ -374,7 +421,8 @@ def maximize(model, layer, channels=None, *, steps=128, learning_rate=0.05,
             starting image: ``"raise"`` a :class:`DeadChannelError`, or use its
             ``"pre_activation"`` value instead (reported in ``result.pre_activation``).
         seed: seeds the starting noise and the transforms; the same seed gives the
-            same images. Channel ``k``'s starting noise depends only on ``seed`` and ``k``.
+            same images. Channel ``k``'s starting noise depends only on ``seed`` and
+            ``k``.
         batch_size: channels optimised together in one batch.
         size: ``(H, W)`` of the images; defaults to the model's input size.
         progress: show a progress bar (``"auto"``: only inside a notebook).
@@ -390,13 +438,16 @@ def maximize(model, layer, channels=None, *, steps=128, learning_rate=0.05,
     Example:
         >>> low = maximize(model, "block1_conv1", channels=[1])        # doctest: +SKIP
         >>> smooth = maximize(model, "block4_conv1", channels=[1],
-        ...                   parameterization="fourier", transforms=True)  # doctest: +SKIP
+        ...                   parameterization="fourier",
+        ...                   transforms=True)                     # doctest: +SKIP
     """
     _check_model(model)
     target = _find_layer(model, layer)
     channels = _check_channels(model, target, channels)
     if parameterization not in ("pixel", "fourier"):
-        raise ValueError(f'parameterization={parameterization!r} must be "pixel" or "fourier".')
+        raise ValueError(
+            f'parameterization={parameterization!r} must be "pixel" or "fourier".'
+        )
     if on_dead not in ("raise", "pre_activation"):
         raise ValueError(f'on_dead={on_dead!r} must be "raise" or "pre_activation".')
     if transforms is True:
@@ -412,8 +463,8 @@ def maximize(model, layer, channels=None, *, steps=128, learning_rate=0.05,
         site, activation = _Site(target, "logits"), target.activation
     elif pre_activation:
         raise ValueError(
-            f"Layer {_path_of(model, target)!r} has no activation of its own, so there is "
-            "no pre-activation value; use pre_activation=False."
+            f"Layer {_path_of(model, target)!r} has no activation of its own, so there "
+            "is no pre-activation value; use pre_activation=False."
         )
     else:
         site, activation = _Site(target, "output"), None
@@ -422,32 +473,47 @@ def maximize(model, layer, channels=None, *, steps=128, learning_rate=0.05,
 
     image = (_Pixels if parameterization == "pixel" else _Fourier)(height, width, depth)
     param_shape = image.spectrum_shape if parameterization == "fourier" else image.shape
-    key = ("ascent", _path_of(model, target), site.where, parameterization,
-           (height, width), None if transforms is None else tuple(transforms))
-    step, measure = _compiled(model, key, lambda ref: _make_passes(
-        ref, site, activation, image, transforms, param_shape))
+    key = (
+        "ascent",
+        _path_of(model, target),
+        site.where,
+        parameterization,
+        (height, width),
+        None if transforms is None else tuple(transforms),
+    )
+    step, measure = _compiled(
+        model,
+        key,
+        lambda ref: _make_passes(ref, site, activation, image, transforms, param_shape),
+    )
 
-    starts = np.concatenate([image.start(np.random.default_rng([seed, int(k)]), 1)
-                             for k in channels])
+    starts = np.concatenate(
+        [image.start(np.random.default_rng([seed, int(k)]), 1) for k in channels]
+    )
     params = tf.constant(starts)
     start_images, start_pre, start_post, start_peak = (
-        t.numpy() for t in _measure_in_batches(measure, params, channels, batch_size))
+        t.numpy() for t in _measure_in_batches(measure, params, channels, batch_size)
+    )
     use_pre = np.full(len(channels), bool(pre_activation) or activation is None)
     dead = ~use_pre & (start_peak <= 0)
     if dead.any():
         if on_dead == "raise":
+            where = _path_of(model, target)
             raise DeadChannelError(
-                f"Channels {channels[dead].tolist()} of layer {_path_of(model, target)!r} are "
-                "zero after the ReLU everywhere on the starting image, so their gradient is "
-                "zero and ascent would return the noise unchanged. Pass "
+                f"Channels {channels[dead].tolist()} of layer {where!r} "
+                "are zero after the ReLU everywhere on the starting image, so their "
+                "gradient is zero and ascent would return the noise unchanged. Pass "
                 'on_dead="pre_activation" (or pre_activation=True) to maximise the value '
                 "before the ReLU, or pick other channels."
             )
         use_pre |= dead
 
     n_chunks = math.ceil(len(channels) / int(batch_size))
-    progress_bar = _Progress(int(steps) * n_chunks,
-                             f"{_path_of(model, target)}, {len(channels)} channels", progress)
+    progress_bar = _Progress(
+        int(steps) * n_chunks,
+        f"{_path_of(model, target)}, {len(channels)} channels",
+        progress,
+    )
     history = np.zeros((int(steps), len(channels)), np.float32)
     rate = tf.constant(float(learning_rate), tf.float32)
     chunks = []
@@ -458,16 +524,22 @@ def maximize(model, layer, channels=None, *, steps=128, learning_rate=0.05,
         chunk_channels = tf.constant(channels[chunk])
         chunk_pre = tf.constant(use_pre[chunk])
         for index in range(int(steps)):
-            chunk_params, values = step(chunk_params, chunk_channels, chunk_pre,
-                                        tf.constant(index, tf.int32),
-                                        tf.constant(int(seed) + begin, tf.int32), rate)
+            chunk_params, values = step(
+                chunk_params,
+                chunk_channels,
+                chunk_pre,
+                tf.constant(index, tf.int32),
+                tf.constant(int(seed) + begin, tf.int32),
+                rate,
+            )
             history[index, chunk] = values.numpy()
             progress_bar.update(begin // int(batch_size) * int(steps) + index + 1)
         chunks.append(chunk_params)
     seconds = time.perf_counter() - started
     final_images, final_pre, final_post, _ = (
-        t.numpy() for t in _measure_in_batches(measure, tf.concat(chunks, 0), channels,
-                                               batch_size))
+        t.numpy()
+        for t in _measure_in_batches(measure, tf.concat(chunks, 0), channels, batch_size)
+    )
     return AscentResult(
         images=final_images,
         start_images=start_images,
@@ -481,8 +553,13 @@ def maximize(model, layer, channels=None, *, steps=128, learning_rate=0.05,
 
 
 def _measure_in_batches(measure, params, channels, batch_size):
-    parts = [measure(params[i:i + int(batch_size)], tf.constant(channels[i:i + int(batch_size)]))
-             for i in range(0, len(channels), int(batch_size))]
+    parts = [
+        measure(
+            params[i : i + int(batch_size)],
+            tf.constant(channels[i : i + int(batch_size)]),
+        )
+        for i in range(0, len(channels), int(batch_size))
+    ]
     return [tf.concat([part[j] for part in parts], 0) for j in range(4)]
 
 
@@ -498,7 +575,9 @@ def _power_spectrum(images):
     if images.ndim == 3:
         images = images[None]
     if images.ndim != 4:
-        raise ValueError(f"images must be (N, H, W, C) or (H, W, C), got shape {images.shape}.")
+        raise ValueError(
+            f"images must be (N, H, W, C) or (H, W, C), got shape {images.shape}."
+        )
     centred = images - images.mean(axis=(1, 2), keepdims=True)
     power = (np.abs(np.fft.fft2(centred, axes=(1, 2))) ** 2).sum(axis=-1)
     fy = np.fft.fftfreq(images.shape[1])[:, None]
@@ -507,12 +586,14 @@ def _power_spectrum(images):
 
 
 def radial_spectrum(images, bins=16):
-    """Mean power at each radial frequency, averaged over images: ``(frequencies, power)``.
+    """Mean power at each radial frequency, averaged over images.
+
+    Returns ``(frequencies, power)``.
 
     ``frequencies`` are the centres of ``bins`` equal bins from 0 to 0.5 cycles per pixel
-    (the Nyquist frequency), at most half the image side; ``power`` is the mean squared Fourier amplitude of the
-    mean-removed images in each bin. Natural images fall off roughly as 1/f²; white noise
-    is flat.
+    (the Nyquist frequency); there may be at most half the image side of them. ``power``
+    is the mean squared Fourier amplitude of the mean-removed images in each bin. Natural
+    images fall off roughly as 1/f²; white noise is flat.
 
     Example:
         >>> noise = np.random.default_rng(0).random((4, 32, 32, 3))
@@ -522,13 +603,17 @@ def radial_spectrum(images, bins=16):
     """
     power, radius = _power_spectrum(images)
     if not 1 <= int(bins) <= min(power.shape[1:]) // 2:
-        raise ValueError(f"bins={bins} must be between 1 and {min(power.shape[1:]) // 2} "
-                         f"(half the image side) so that every bin holds a frequency.")
+        raise ValueError(
+            f"bins={bins} must be between 1 and {min(power.shape[1:]) // 2} "
+            f"(half the image side) so that every bin holds a frequency."
+        )
     edges = np.linspace(0, 0.5, int(bins) + 1)
     index = np.digitize(radius, edges[1:-1], right=True)  # bin b is (edge b, edge b + 1]
     keep = (radius > 0) & (radius <= 0.5)
     mean_power = power.mean(axis=0)
-    spectrum = np.array([mean_power[keep & (index == b)].mean() for b in range(int(bins))])
+    spectrum = np.array(
+        [mean_power[keep & (index == b)].mean() for b in range(int(bins))]
+    )
     return ((edges[:-1] + edges[1:]) / 2).astype(np.float32), spectrum.astype(np.float32)
 
 

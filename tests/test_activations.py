@@ -1,4 +1,4 @@
-"""Feature maps, dead channels, receptive fields and filter grids on tiny random models."""
+"""Feature maps, dead channels, receptive fields and filter grids on tiny models."""
 
 import os
 
@@ -18,9 +18,15 @@ def images(n=5, seed=0, size=SIZE):
 
 
 def conv(filters, name, seed, activation="relu"):
-    return keras.layers.Conv2D(filters, 3, padding="same", activation=activation, name=name,
-                               kernel_initializer=keras.initializers.GlorotUniform(seed),
-                               bias_initializer=keras.initializers.RandomNormal(0.0, 0.3, seed))
+    return keras.layers.Conv2D(
+        filters,
+        3,
+        padding="same",
+        activation=activation,
+        name=name,
+        kernel_initializer=keras.initializers.GlorotUniform(seed),
+        bias_initializer=keras.initializers.RandomNormal(0.0, 0.3, seed),
+    )
 
 
 def small_model(seed=0, pooling=keras.layers.MaxPooling2D, activation="relu"):
@@ -46,7 +52,9 @@ def nested_twin(flat):
 
 
 def reference(model, layer, batch):
-    return keras.Model(model.inputs, model.get_layer(layer).output).predict(batch, verbose=0)
+    return keras.Model(model.inputs, model.get_layer(layer).output).predict(
+        batch, verbose=0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,15 +84,20 @@ def test_layer_objects_are_keyed_by_path(model):
 
 def test_batches_give_the_same_maps(model):
     batch = images(7)
-    np.testing.assert_allclose(A.feature_maps(model, batch, "c1", batch_size=3),
-                               A.feature_maps(model, batch, "c1"), atol=1e-6)
+    np.testing.assert_allclose(
+        A.feature_maps(model, batch, "c1", batch_size=3),
+        A.feature_maps(model, batch, "c1"),
+        atol=1e-6,
+    )
 
 
 def test_nested_models_by_path_and_by_plain_name(model):
     nested = nested_twin(model)
     batch = images()
     expected = reference(model, "c2", batch)
-    np.testing.assert_allclose(A.feature_maps(nested, batch, "backbone/c2"), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        A.feature_maps(nested, batch, "backbone/c2"), expected, atol=1e-6
+    )
     np.testing.assert_allclose(A.feature_maps(nested, batch, "c2"), expected, atol=1e-6)
 
 
@@ -114,12 +127,15 @@ def test_empty_layer_list_is_refused(model):
         A.feature_maps(model, images(), [])
 
 
-@pytest.mark.parametrize("bad, message", [
-    (images(1)[0], r"images\[None\]"),
-    (images(2, size=SIZE + 2), "expects"),
-    (np.zeros((2, SIZE, SIZE, 1), np.float32), "expects"),
-    (np.full((1, SIZE, SIZE, 3), np.nan, np.float32), "non-finite"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (images(1)[0], r"images\[None\]"),
+        (images(2, size=SIZE + 2), "expects"),
+        (np.zeros((2, SIZE, SIZE, 1), np.float32), "expects"),
+        (np.full((1, SIZE, SIZE, 3), np.nan, np.float32), "non-finite"),
+    ],
+)
 def test_images_that_do_not_fit_are_refused(model, bad, message):
     with pytest.raises(ValueError, match=message):
         A.feature_maps(model, bad, "c1")
@@ -181,8 +197,9 @@ def test_filter_grid_of_a_deeper_layer_is_grey_filters_by_channels():
     assert grid.shape == (32 * 7 - 1, 16 * 7 - 1)
 
 
-@pytest.mark.parametrize("bad", [np.ones((3, 3)), np.ones((1, 3, 3, 3, 3)),
-                                 np.full((3, 3, 3, 2), np.inf)])
+@pytest.mark.parametrize(
+    "bad", [np.ones((3, 3)), np.ones((1, 3, 3, 3, 3)), np.full((3, 3, 3, 2), np.inf)]
+)
 def test_filter_grid_refuses_bad_kernels(bad):
     with pytest.raises(ValueError):
         A.filter_grid(bad)
@@ -196,9 +213,12 @@ def test_vgg16_structure_and_preprocessing_offline():
     batch = images(2, size=32)
     backbone = model.get_layer("vgg16")
     first = keras.Model(backbone.inputs, backbone.get_layer("block1_conv1").output)
-    expected = first.predict(keras.applications.vgg16.preprocess_input(batch * 255.0), verbose=0)
-    np.testing.assert_allclose(A.feature_maps(model, batch, "block1_conv1"), expected,
-                               rtol=1e-4, atol=1e-3)
+    expected = first.predict(
+        keras.applications.vgg16.preprocess_input(batch * 255.0), verbose=0
+    )
+    np.testing.assert_allclose(
+        A.feature_maps(model, batch, "block1_conv1"), expected, rtol=1e-4, atol=1e-3
+    )
 
 
 def test_vgg16_download_failure_says_what_to_do(monkeypatch):

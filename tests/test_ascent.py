@@ -1,4 +1,4 @@
-"""Gradient ascent on tiny random models: the update rule, batching, seeds, dead channels."""
+"""Gradient ascent on tiny random models: update rule, batching, seeds, dead channels."""
 
 import os
 
@@ -17,16 +17,29 @@ SIZE = 16
 def small_model(seed=0):
     init = keras.initializers.GlorotUniform
     inputs = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c1",
-                            kernel_initializer=init(seed),
-                            bias_initializer=keras.initializers.Constant(0.05))(inputs)
+    x = keras.layers.Conv2D(
+        6,
+        3,
+        padding="same",
+        activation="relu",
+        name="c1",
+        kernel_initializer=init(seed),
+        bias_initializer=keras.initializers.Constant(0.05),
+    )(inputs)
     x = keras.layers.MaxPooling2D(2, name="pool")(x)
-    x = keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="c2",
-                            kernel_initializer=init(seed + 1),
-                            bias_initializer=keras.initializers.Constant(0.05))(x)
+    x = keras.layers.Conv2D(
+        5,
+        3,
+        padding="same",
+        activation="relu",
+        name="c2",
+        kernel_initializer=init(seed + 1),
+        bias_initializer=keras.initializers.Constant(0.05),
+    )(x)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = keras.layers.Dense(3, activation="softmax", name="fc",
-                                 kernel_initializer=init(seed + 2))(x)
+    outputs = keras.layers.Dense(
+        3, activation="softmax", name="fc", kernel_initializer=init(seed + 2)
+    )(x)
     return keras.Model(inputs, outputs, name=f"small_{seed}")
 
 
@@ -81,15 +94,23 @@ def test_ascent_raises_every_channel(model):
 
 
 def test_the_same_seed_gives_the_same_images(model):
-    first = G.maximize(model, "c1", [0, 3], steps=5, transforms=True, seed=7, progress=False)
-    again = G.maximize(model, "c1", [0, 3], steps=5, transforms=True, seed=7, progress=False)
-    other = G.maximize(model, "c1", [0, 3], steps=5, transforms=True, seed=8, progress=False)
+    first = G.maximize(
+        model, "c1", [0, 3], steps=5, transforms=True, seed=7, progress=False
+    )
+    again = G.maximize(
+        model, "c1", [0, 3], steps=5, transforms=True, seed=7, progress=False
+    )
+    other = G.maximize(
+        model, "c1", [0, 3], steps=5, transforms=True, seed=8, progress=False
+    )
     np.testing.assert_array_equal(first.images, again.images)
     assert not np.allclose(first.images, other.images)
 
 
 def test_a_channel_does_not_depend_on_its_batch(model):
-    together = G.maximize(model, "c2", [0, 1, 2, 3], steps=10, batch_size=3, progress=False)
+    together = G.maximize(
+        model, "c2", [0, 1, 2, 3], steps=10, batch_size=3, progress=False
+    )
     alone = G.maximize(model, "c2", [2], steps=10, progress=False)
     np.testing.assert_array_equal(together.start_images[2], alone.start_images[0])
     np.testing.assert_allclose(together.images[2], alone.images[0], atol=1e-4)
@@ -101,11 +122,14 @@ def test_nested_model_gives_the_same_result(model):
     np.testing.assert_allclose(nested.images, flat.images, atol=1e-5)
 
 
-@pytest.mark.parametrize("settings", [
-    dict(parameterization="fourier"),
-    dict(parameterization="fourier", transforms=True),
-    dict(transforms=G.Transforms(jitter=2, scale=0.1, degrees=15)),
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(parameterization="fourier"),
+        dict(parameterization="fourier", transforms=True),
+        dict(transforms=G.Transforms(jitter=2, scale=0.1, degrees=15)),
+    ],
+)
 def test_regularised_ascent_gives_valid_images_that_activate(model, settings):
     result = G.maximize(model, "c2", [0, 4], steps=30, progress=False, **settings)
     assert result.images.shape == (2, SIZE, SIZE, 3)
@@ -115,18 +139,27 @@ def test_regularised_ascent_gives_valid_images_that_activate(model, settings):
 
 def test_fourier_images_are_smoother_than_pixel_images(model):
     pixel = G.maximize(model, "c2", [0, 1], steps=30, progress=False)
-    fourier = G.maximize(model, "c2", [0, 1], steps=30, parameterization="fourier",
-                         progress=False)
-    assert np.all(G.high_frequency_share(fourier.images) < G.high_frequency_share(pixel.images))
+    fourier = G.maximize(
+        model, "c2", [0, 1], steps=30, parameterization="fourier", progress=False
+    )
+    assert np.all(
+        G.high_frequency_share(fourier.images) < G.high_frequency_share(pixel.images)
+    )
 
 
 def test_a_class_is_maximised_through_its_score_before_softmax(model):
     result = G.maximize(model, "fc", steps=20, progress=False)
     assert result.pre_activation.all()
-    logits = keras.Model(model.inputs, model.get_layer("gap").output).predict(
-        result.images, verbose=0) @ model.get_layer("fc").get_weights()[0]
+    logits = (
+        keras.Model(model.inputs, model.get_layer("gap").output).predict(
+            result.images, verbose=0
+        )
+        @ model.get_layer("fc").get_weights()[0]
+    )
     logits += model.get_layer("fc").get_weights()[1]
-    np.testing.assert_allclose(result.activation, logits[np.arange(3), [0, 1, 2]], atol=1e-4)
+    np.testing.assert_allclose(
+        result.activation, logits[np.arange(3), [0, 1, 2]], atol=1e-4
+    )
     assert np.all(result.activation > result.start_activation)
 
 
@@ -137,8 +170,9 @@ def test_a_dead_channel_is_refused_by_default(dead_model):
 
 
 def test_a_dead_channel_can_be_maximised_before_its_relu(dead_model):
-    result = G.maximize(dead_model, "c2", [1, 2], steps=10, on_dead="pre_activation",
-                        progress=False)
+    result = G.maximize(
+        dead_model, "c2", [1, 2], steps=10, on_dead="pre_activation", progress=False
+    )
     assert result.pre_activation.tolist() == [False, True]
     assert np.isclose(result.start_activation[1], -1.0)
     # A zero kernel ignores the image: the value before the ReLU stays at its bias.
@@ -151,27 +185,33 @@ def test_pre_activation_on_request(model):
     assert result.pre_activation.tolist() == [True]
 
 
-@pytest.mark.parametrize("channels, message", [
-    ([5], r"channels \[5\] out of range.*0\.\.4"),
-    ([-1], "out of range"),
-    ([], "empty"),
-    ([0.5], "ints"),
-    ("all", "ints"),
-])
+@pytest.mark.parametrize(
+    "channels, message",
+    [
+        ([5], r"channels \[5\] out of range.*0\.\.4"),
+        ([-1], "out of range"),
+        ([], "empty"),
+        ([0.5], "ints"),
+        ("all", "ints"),
+    ],
+)
 def test_bad_channels_are_refused(model, channels, message):
     with pytest.raises(ValueError, match=message):
         G.maximize(model, "c2", channels, steps=1, progress=False)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(layer="conv9"), "Unknown layer 'conv9'"),
-    (dict(layer="pool", pre_activation=True), "no activation of its own"),
-    (dict(layer="c1", parameterization="wavelet"), "parameterization"),
-    (dict(layer="c1", on_dead="ignore"), "on_dead"),
-    (dict(layer="c1", transforms="jitter"), "transforms"),
-    (dict(layer="c1", steps=0), "steps"),
-    (dict(layer="c1", size=(8, 8)), "does not fit"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(layer="conv9"), "Unknown layer 'conv9'"),
+        (dict(layer="pool", pre_activation=True), "no activation of its own"),
+        (dict(layer="c1", parameterization="wavelet"), "parameterization"),
+        (dict(layer="c1", on_dead="ignore"), "on_dead"),
+        (dict(layer="c1", transforms="jitter"), "transforms"),
+        (dict(layer="c1", steps=0), "steps"),
+        (dict(layer="c1", size=(8, 8)), "does not fit"),
+    ],
+)
 def test_bad_requests_are_refused(model, kwargs, message):
     with pytest.raises(ValueError, match=message):
         G.maximize(model, channels=[0], progress=False, **kwargs)
@@ -201,7 +241,9 @@ def test_radial_spectrum_is_flat_for_noise_and_falls_for_smooth_images():
     rng = np.random.default_rng(1)
     frequencies, noise_power = G.radial_spectrum(rng.random((8, 32, 32, 3)), bins=8)
     assert frequencies.shape == noise_power.shape == (8,)
-    assert np.isclose(frequencies[0], 1 / 32) and np.isclose(frequencies[-1], 0.5 - 1 / 32)
+    assert np.isclose(frequencies[0], 1 / 32) and np.isclose(
+        frequencies[-1], 0.5 - 1 / 32
+    )
     assert noise_power.max() / noise_power.min() < 1.5
     rows = np.arange(32)[:, None, None] * np.ones((32, 32, 3))
     _, smooth_power = G.radial_spectrum(np.sin(2 * np.pi * rows / 32)[None], bins=8)
