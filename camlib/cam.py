@@ -371,6 +371,7 @@ def _check_images(model, images):
     if images.ndim != len(expected) + 1 or not _fits(images.shape[1:], expected):
         raise ValueError(
             f"Images have shape {images.shape}, but model {model.name!r} expects {shown}."
+            + _shape_hint(images.shape, expected)
         )
     if len(images) == 0:
         raise ValueError("Got an empty batch (0 images); pass at least one image.")
@@ -378,13 +379,42 @@ def _check_images(model, images):
         images.dtype, np.complexfloating
     ):
         raise ValueError(f"Images must be real numbers, got dtype {images.dtype}.")
+    value_range = getattr(model, "camlib_input_range", None)
+    if value_range is not None and np.issubdtype(images.dtype, np.integer):
+        raise ValueError(
+            f"Images are {images.dtype} (0-255), but model {model.name!r} expects float32 in "
+            f"[{value_range[0]:g}, {value_range[1]:g}]: pass images.astype('float32') / 255."
+        )
     images = images.astype(np.float32, copy=False)
     # A sum is a cheap first check; only when it is not finite are the values counted.
     finite = np.isfinite(images.sum())
     bad = 0 if finite else np.size(images) - np.count_nonzero(np.isfinite(images))
     if bad:
         raise ValueError(f"Images contain {bad} non-finite values (NaN or inf).")
+    if value_range is not None:
+        low, high = float(images.min()), float(images.max())
+        slack = 0.01 * (value_range[1] - value_range[0])
+        if low < value_range[0] - slack or high > value_range[1] + slack:
+            raise ValueError(
+                f"Images range over [{low:g}, {high:g}], but model {model.name!r} expects "
+                f"[{value_range[0]:g}, {value_range[1]:g}]"
+                + (": pass images / 255." if high > 2 else ".")
+            )
     return images
+
+
+def _shape_hint(shape, expected):
+    """The likely fix for an image batch of the wrong shape, or nothing."""
+    if len(expected) != 3 or len(shape) not in (3, 4):
+        return ""
+    height, width, channels = expected
+    if len(shape) == 4 and shape[1] == channels and _fits((shape[2], shape[3], shape[1]), expected):
+        return " These look channels-first: pass np.moveaxis(images, 1, -1)."
+    gray = shape[1:] if len(shape) == 3 else (shape[1:3] if shape[-1] == 1 else None)
+    if channels == 3 and gray is not None and _fits((*gray, 3), expected):
+        return (" These are grayscale but the model needs 3 colour channels: pass "
+                "np.repeat(images.reshape(*images.shape[:3], 1), 3, axis=-1).")
+    return ""
 
 
 def _fits(shape, expected):

@@ -14,6 +14,7 @@ exactly the network of Zhou et al. (2016), so ``M_c = Σ_k w_k^c f_k`` can be re
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -98,7 +99,9 @@ def gap_cnn(input_shape=(64, 64, 3), n_classes=4, *, pooling="avg", width=16, do
     else:
         x = layers.GlobalMaxPooling2D(name="gmp")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="fc")(x)
-    return keras.Model(inputs, outputs, name=f"gap_cnn_{pooling}")
+    model = keras.Model(inputs, outputs, name=f"gap_cnn_{pooling}")
+    model.camlib_input_range = (0.0, 1.0)  # checked by camlib.cam, so 0-255 input fails clearly
+    return model
 
 
 _VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
@@ -165,6 +168,8 @@ def vggcam(nb_classes, num_input_channels=1024, input_shape=(224, 224, 3), *, we
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(nb_classes, activation="softmax", name="fc")(x)
     model = keras.Model(inputs, outputs, name="vggcam")
+    if weights is None:  # ImageNet weights expect preprocess_input's range instead
+        model.camlib_input_range = (0.0, 1.0)
 
     if weights == "imagenet":
         try:
@@ -504,9 +509,26 @@ def get(name, *, cache_dir=None, verbose="auto", return_record=False):
     loaded = _load(cfg, key, weights_path, record_path)
     if loaded is None:
         model, record = train(cfg, verbose=verbose)
-        weights_path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(weights_path, model.save_weights)
-        record.update(key=key, weights_sha256=_sha256(weights_path))
-        _atomic_write(record_path, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=1)))
+        record.update(key=key)
+        _store(model, record, weights_path, record_path)
         loaded = model, record
     return loaded if return_record else loaded[0]
+
+
+def _store(model, record, weights_path, record_path):
+    """Cache a trained model; a folder that cannot be written costs the cache, not the model."""
+    try:
+        weights_path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(weights_path, model.save_weights)
+        record.update(weights_sha256=_sha256(weights_path))
+        _atomic_write(record_path, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=1)))
+    except OSError as err:
+        for path in (weights_path, record_path):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        warnings.warn(
+            f"could not cache the trained model in {weights_path.parent} ({err.strerror or err}); "
+            "it is used for this session only and will be trained again next time. Point "
+            "CAMLIB_CACHE_DIR at a writable folder with free space to keep it.",
+            stacklevel=3,
+        )
