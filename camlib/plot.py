@@ -232,8 +232,14 @@ def method_grid(images: np.ndarray, maps: dict, *, boxes=None, row_titles: Seque
     return fig
 
 
-def layer_maps(image: np.ndarray, maps: dict, *, channels: int = 8, size: float = 1.25,
-               title: str | None = None):
+def layer_maps(
+    image: np.ndarray,
+    maps: dict,
+    *,
+    channels: int = 8,
+    size: float = 1.25,
+    title: str | None = None,
+):
     """One row per layer: the input, then the maps of its first ``channels`` channels.
 
     ``maps`` maps a row label (a layer name) to that layer's (h, w, K) activations for
@@ -243,7 +249,8 @@ def layer_maps(image: np.ndarray, maps: dict, *, channels: int = 8, size: float 
 
     Example
     -------
-    >>> fig = layer_maps(np.zeros((8, 8, 3)), {"conv": np.random.rand(8, 8, 4)}, channels=4)
+    >>> maps = {"conv": np.random.rand(8, 8, 4)}
+    >>> fig = layer_maps(np.zeros((8, 8, 3)), maps, channels=4)
     >>> len(fig.axes)
     5
     """
@@ -251,28 +258,95 @@ def layer_maps(image: np.ndarray, maps: dict, *, channels: int = 8, size: float 
     if not maps:
         raise ValueError("layer_maps needs the maps of at least one layer")
     rows = list(maps.items())
-    fig, axes = plt.subplots(len(rows), channels + 1, figsize=(size * (channels + 1), size * len(rows)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows),
+        channels + 1,
+        figsize=(size * (channels + 1), size * len(rows)),
+        squeeze=False,
+    )
     for row, (name, layer_maps_) in enumerate(rows):
         layer_maps_ = np.asarray(layer_maps_)
         if layer_maps_.ndim != 3:
-            raise ValueError(f"maps[{name!r}] must be (h, w, channels), got shape {layer_maps_.shape}")
+            raise ValueError(
+                f"maps[{name!r}] must be (h, w, channels), got shape {layer_maps_.shape}"
+            )
         image_ax = axes[row, 0]
-        image_ax.imshow(np.clip(image, 0, 1), cmap=None if np.ndim(image) == 3 else "gray")
+        image_ax.imshow(
+            np.clip(image, 0, 1), cmap=None if np.ndim(image) == 3 else "gray"
+        )
         height, width, depth = layer_maps_.shape
-        image_ax.set_title(f"{name}\n{height}×{width}×{depth}", fontsize=8)
+        image_ax.set_title(f"{name}\n{height}×{width}×{depth}", fontsize=10)
         top = float(layer_maps_[..., :channels].max()) or 1.0
         for column in range(channels):
             ax = axes[row, column + 1]
             if column < depth:
-                ax.imshow(layer_maps_[..., column], cmap="gray", vmin=0, vmax=top, interpolation="nearest")
-                ax.set_title(f"channel {column}", fontsize=7)
+                ax.imshow(
+                    layer_maps_[..., column],
+                    cmap="gray",
+                    vmin=0,
+                    vmax=top,
+                    interpolation="nearest",
+                )
+                ax.set_title(f"channel {column}", fontsize=9)
         for ax in axes[row]:
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(False)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def channel_grid(
+    maps: np.ndarray,
+    image: np.ndarray | None = None,
+    *,
+    channels: int = 16,
+    ncols: int = 8,
+    size: float = 1.3,
+    title: str | None = None,
+):
+    """The first ``channels`` maps of one layer for one image, in a grid, on one scale.
+
+    ``maps`` is (h, w, K). All panels share the scale 0 … largest value shown, so a silent
+    channel is black and a weak one stays dark (a per-panel scale would make both look
+    busy). With ``image``, the input comes first.
+
+    Example
+    -------
+    >>> maps, image = np.random.rand(4, 4, 16), np.zeros((8, 8, 3))
+    >>> fig = channel_grid(maps, image, channels=7, ncols=4)
+    >>> len(fig.axes)
+    8
+    """
+    plt = _plt()
+    maps = np.asarray(maps)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must be (h, w, channels), got shape {maps.shape}")
+    shown = min(channels, maps.shape[-1])
+    panels = shown + (image is not None)
+    nrows = math.ceil(panels / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows + 0.4), squeeze=False
+    )
+    top = float(maps[..., :shown].max()) or 1.0
+    flat_axes = list(axes.flat)
+    if image is not None:
+        flat_axes[0].imshow(
+            np.clip(image, 0, 1), cmap=None if np.ndim(image) == 3 else "gray"
+        )
+        flat_axes[0].set_title("input", fontsize=10)
+    for k, ax in enumerate(flat_axes[panels - shown : panels]):
+        ax.imshow(maps[..., k], cmap="gray", vmin=0, vmax=top, interpolation="nearest")
+        ax.set_title(f"channel {k}", fontsize=10)
+    for ax in flat_axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if not ax.images:
+            ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=12)
     fig.tight_layout()
     return fig

@@ -65,7 +65,8 @@ def activation_browser(model, images: np.ndarray, layers, *, image_titles=None):
 
     Example
     -------
-    >>> browser = activation_browser(model, images[:6], ["block1_conv1", "block5_conv3"])  # doctest: +SKIP
+    >>> layers = ["block1_conv1", "block5_conv3"]
+    >>> browser = activation_browser(model, images[:6], layers)  # doctest: +SKIP
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
@@ -75,13 +76,19 @@ def activation_browser(model, images: np.ndarray, layers, *, image_titles=None):
     images = np.asarray(images)
     layers = [layers] if isinstance(layers, str) else list(layers)
     maps = feature_maps(model, images, layers)
-    titles = list(image_titles) if image_titles is not None else [f"image {i}" for i in range(len(images))]
+    if image_titles is None:
+        image_titles = [f"image {i}" for i in range(len(images))]
+    titles = list(image_titles)
     if len(titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(titles)} image_titles")
 
     layer_menu = widgets.Dropdown(options=layers, description="layer")
-    channel_slider = widgets.IntSlider(value=0, min=0, max=maps[layers[0]].shape[-1] - 1, description="channel")
-    image_menu = widgets.Dropdown(options=[(title, i) for i, title in enumerate(titles)], description="image")
+    channel_slider = widgets.IntSlider(
+        value=0, min=0, max=maps[layers[0]].shape[-1] - 1, description="channel"
+    )
+    image_menu = widgets.Dropdown(
+        options=[(title, i) for i, title in enumerate(titles)], description="image"
+    )
 
     def fit_channels(change):
         channel_slider.max = maps[change["new"]].shape[-1] - 1

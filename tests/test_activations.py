@@ -259,3 +259,19 @@ def test_activation_browser_follows_the_layer(model):
     assert channel_slider.max == 5 and channel_slider.value == 5
     with pytest.raises(ValueError, match="image_titles"):
         activation_browser(model, images(3), "c1", image_titles=["a"])
+
+
+def test_channel_grid_shares_one_scale(model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from camlib.plot import channel_grid
+
+    batch = images(1)
+    maps = A.feature_maps(model, batch, "c1")[0]
+    fig = channel_grid(maps, batch[0], channels=8, ncols=3)
+    shown = [ax for ax in fig.axes if ax.images][1:]
+    assert len(shown) == 8
+    assert {ax.images[0].get_clim() for ax in shown} == {(0.0, float(maps.max()))}
+    with pytest.raises(ValueError):
+        channel_grid(maps[0])
