@@ -15,7 +15,7 @@ INSTALLED := $(VENV)/.cam-book-installed
 export PATH := $(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install browser book test unit notebooks book-strict site clean
+.PHONY: install browser execute book test unit notebooks book-strict site clean
 
 install: $(INSTALLED)
 
@@ -27,8 +27,12 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch "$@"
 
 ## Build the HTML site into _build/html, executing every notebook.
-book: install
+book: execute
 	"$(VENV)/bin/jupyter-book" build .
+
+# Execute the notebooks two at a time into the book's cache, so the build reuses the results.
+execute: install
+	"$(PYTHON)" scripts/execute_notebooks.py
 
 ## Unit tests, every notebook under nbval, a warning-free book build, then every page in Chromium.
 test: unit notebooks book-strict site
@@ -37,9 +41,9 @@ unit: install
 	"$(PYTHON)" -m pytest tests --ignore=tests/browser
 
 notebooks: install
-	"$(PYTHON)" -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+	"$(PYTHON)" -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider -n 2 --dist loadscope notebooks
 
-book-strict: install
+book-strict: execute
 	"$(VENV)/bin/jupyter-book" build . -W -n --keep-going
 
 site: install browser

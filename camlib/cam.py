@@ -698,7 +698,7 @@ class GradCAM(GradientMethod):
 
 
 class Saliency(GradientMethod):
-    """Saliency (Simonyan et al., 2013): max over colour channels of |dS/dpixel|.
+    """Saliency (Simonyan et al., 2013): max over colour channels of ``|dS/dpixel|``.
 
     Example:
         >>> maps = Saliency()(model, images)            # (N, H, W)  # doctest: +SKIP
@@ -749,7 +749,7 @@ def saliency(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
     """Vanilla gradient saliency (Simonyan et al., 2013) at image resolution.
 
     The gradient of the pre-softmax class score with respect to the pixels; each map
-    pixel is the largest |gradient| over the colour channels. float32 (N, H, W).
+    pixel is the largest ``|gradient|`` over the colour channels. float32 (N, H, W).
 
     Example:
         >>> maps = saliency(model, images)              # doctest: +SKIP
@@ -911,7 +911,7 @@ class SmoothGrad(_PixelMethod):
 
     Each of ``samples`` copies adds Gaussian noise with standard deviation
     ``noise_level`` × (max − min) of the image; the map is the mean over copies of the
-    largest |dS/dpixel| over colour channels, as in :func:`saliency`. The noise patterns
+    largest ``|dS/dpixel|`` over colour channels, as in :func:`saliency`. The noise patterns
     are drawn once from ``seed`` and shared by all images, so a map does not depend on
     which batch its image came in.
 
