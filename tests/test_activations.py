@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from camlib import activations as A  # noqa: E402
+from builders import nested_twin
 
 SIZE = 12
 
@@ -37,18 +38,6 @@ def small_model(seed=0, pooling=keras.layers.MaxPooling2D, activation="relu"):
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = keras.layers.Dense(3, activation="softmax", name="fc")(x)
     return keras.Model(inputs, outputs, name=f"small_{seed}")
-
-
-def nested_twin(flat):
-    inner = keras.Input((SIZE, SIZE, 3))
-    x = inner
-    for name in ("c1", "pool", "c2"):
-        x = flat.get_layer(name)(x)
-    backbone = keras.Model(inner, x, name="backbone")
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = backbone(inputs)
-    x = flat.get_layer("gap")(x)
-    return keras.Model(inputs, flat.get_layer("fc")(x), name="nested")
 
 
 def reference(model, layer, batch):
@@ -92,7 +81,7 @@ def test_batches_give_the_same_maps(model):
 
 
 def test_nested_models_by_path_and_by_plain_name(model):
-    nested = nested_twin(model)
+    nested = nested_twin(model, SIZE)
     batch = images()
     expected = reference(model, "c2", batch)
     np.testing.assert_allclose(
@@ -157,7 +146,7 @@ def test_receptive_field_counts_kernels_and_strides():
     assert A.receptive_field(model, "c1") == (3, 1)
     assert A.receptive_field(model, "pool") == (4, 2)
     assert A.receptive_field(model, "c2") == (8, 2)
-    assert A.receptive_field(nested_twin(model), "backbone/c2") == (8, 2)
+    assert A.receptive_field(nested_twin(model, SIZE), "backbone/c2") == (8, 2)
 
 
 def test_receptive_field_is_the_support_of_the_input_gradient():

@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from camlib import ascent as G  # noqa: E402
+from builders import nested_twin
 
 SIZE = 16
 
@@ -41,17 +42,6 @@ def small_model(seed=0):
         3, activation="softmax", name="fc", kernel_initializer=init(seed + 2)
     )(x)
     return keras.Model(inputs, outputs, name=f"small_{seed}")
-
-
-def nested_twin(flat):
-    inner = keras.Input((SIZE, SIZE, 3))
-    x = inner
-    for name in ("c1", "pool", "c2"):
-        x = flat.get_layer(name)(x)
-    backbone = keras.Model(inner, x, name="backbone")
-    inputs = keras.Input((SIZE, SIZE, 3))
-    outputs = flat.get_layer("fc")(flat.get_layer("gap")(backbone(inputs)))
-    return keras.Model(inputs, outputs, name="nested")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +108,7 @@ def test_a_channel_does_not_depend_on_its_batch(model):
 
 def test_nested_model_gives_the_same_result(model):
     flat = G.maximize(model, "c2", [3], steps=5, progress=False)
-    nested = G.maximize(nested_twin(model), "backbone/c2", [3], steps=5, progress=False)
+    nested = G.maximize(nested_twin(model, SIZE), "backbone/c2", [3], steps=5, progress=False)
     np.testing.assert_allclose(nested.images, flat.images, atol=1e-5)
 
 

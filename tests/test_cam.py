@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from camlib import cam as C  # noqa: E402
+from builders import nested_twin
 
 SIZE, CLASSES = 12, 4
 
@@ -48,19 +49,6 @@ def gap_model(seed=0, head="softmax"):
     if head == "activation":
         x = keras.layers.Activation("softmax", name="probs")(x)
     return keras.Model(inputs, x, name=f"gap_{head}_{seed}")
-
-
-def nested_twin(flat):
-    """The same weights as ``flat``, with the convolutions inside a backbone model."""
-    inner = keras.Input((SIZE, SIZE, 3))
-    x = inner
-    for name in ("c1", "pool", "c2"):
-        x = flat.get_layer(name)(x)
-    backbone = keras.Model(inner, x, name="backbone")
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.GlobalAveragePooling2D()(backbone(inputs))
-    outputs = flat.get_layer("fc")(x)
-    return keras.Model(inputs, outputs, name="nested")
 
 
 def logits_of(model, x):
@@ -120,7 +108,7 @@ def test_cam_on_sequential_and_nested_models_matches_functional():
     )
     expected = C.cam(flat, x)
     np.testing.assert_array_equal(C.cam(sequential, x), expected)
-    np.testing.assert_array_equal(C.cam(nested_twin(flat), x), expected)
+    np.testing.assert_array_equal(C.cam(nested_twin(flat, SIZE), x), expected)
 
 
 # --- Grad-CAM --------------------------------------------------------------------------
@@ -160,7 +148,7 @@ def test_grad_cam_matches_a_hand_written_tape_on_a_non_gap_model():
 
 def test_grad_cam_on_nested_model_equals_flat_model():
     flat, x = gap_model(8), images(4, 8)
-    nested = nested_twin(flat)
+    nested = nested_twin(flat, SIZE)
     classes = [0, 1, 2, 3]
     np.testing.assert_allclose(C.grad_cam(nested, x, classes), C.grad_cam(flat, x, classes),
                                atol=1e-7)
@@ -313,7 +301,7 @@ def test_cam_refuses_a_model_without_gap_head_and_points_to_grad_cam():
 
 
 def test_unknown_layer_lists_the_convolution_layers():
-    nested = nested_twin(gap_model(15))
+    nested = nested_twin(gap_model(15), SIZE)
     with pytest.raises(ValueError, match="Unknown layer 'conv9'") as error:
         C.grad_cam(nested, images(2), layer="conv9")
     assert "backbone/c1" in str(error.value) and "backbone/c2" in str(error.value)
@@ -530,7 +518,7 @@ def test_new_methods_work_on_batches_nested_models_and_logit_heads(name):
     batch = method(flat, x, classes)
     singles = np.concatenate([method(flat, x[i : i + 1], classes[i]) for i in range(5)])
     np.testing.assert_allclose(batch, singles, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(method(nested_twin(flat), x, classes), batch, rtol=1e-5,
+    np.testing.assert_allclose(method(nested_twin(flat, SIZE), x, classes), batch, rtol=1e-5,
                                atol=1e-7)
     linear = keras.Model(flat.inputs, flat.get_layer("fc").output)  # fc still has softmax
     np.testing.assert_allclose(method(linear, x, classes), batch, rtol=1e-5, atol=1e-7)
