@@ -4,30 +4,16 @@ contents, and every badge and Colab setup cell agrees with the one repository UR
 import ast
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from book_files import CONFIG, ROOT, TOC, toc_files
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
 BRANCH = CONFIG["repository"].get("branch", "main")
 PROTECTED_PACKAGES = ("tensorflow", "keras", "ipywidgets")
-
-
-def toc_files(node):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("file", "root"):
-                yield value
-            else:
-                yield from toc_files(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from toc_files(item)
 
 
 def load(path):

@@ -16,37 +16,22 @@ import subprocess
 import tempfile
 import threading
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+from book_files import CONFIG, ROOT, toc_files
+
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 REPO = CONFIG["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
 BRANCH = CONFIG["repository"].get("branch", "main")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def toc_pages(node):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("file", "root"):
-                yield value
-            else:
-                yield from toc_pages(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from toc_pages(item)
-
-
-PAGES = list(dict.fromkeys(toc_pages(TOC)))
+PAGES = list(dict.fromkeys(toc_files()))
 
 if not CHROMIUM:
     # CI must run this test; elsewhere, say plainly what is missing.
