@@ -28,6 +28,7 @@ __all__ = [
     "best_threshold",
     "threshold_sweep",
     "localization_error",
+    "area_share",
 ]
 
 EMPTY_BOX = (0, 0, 0, 0)
@@ -208,3 +209,17 @@ def _as_batch(maps):
     if maps.ndim != 3:
         raise ValueError(f"maps must be (N, h, w) or one (h, w) map, got shape {maps.shape}.")
     return maps
+
+
+def area_share(boxes, image_size):
+    """Each box's area as a fraction of an image of ``image_size`` = (H, W): what a map spread
+    evenly over the image would put inside the box, i.e. chance for energy-in-box.
+
+    Example:
+        >>> area_share([(0, 0, 32, 16)], (64, 64)).tolist()
+        [0.125]
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    widths = np.clip(boxes[:, 2] - boxes[:, 0], 0, None)
+    heights = np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+    return widths * heights / float(np.prod(image_size))

@@ -163,3 +163,8 @@ def test_localization_error_needs_both_the_class_and_the_box():
     assert localize.localization_error(maps, boxes, [1, 0, 2], [1, 2, 2]) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="predicted classes"):
         localize.localization_error(maps, boxes, [1, 0], [1, 2, 2])
+
+
+def test_area_share_is_the_box_over_the_image():
+    np.testing.assert_allclose(localize.area_share([(0, 0, 32, 16), (10, 10, 10, 20)], (64, 64)),
+                               [0.125, 0.0])
