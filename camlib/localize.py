@@ -1,7 +1,8 @@
 """Boxes from class activation maps, IoU, and localization accuracy.
 
 Zhou et al. (2016) turn a CAM into a box by keeping the pixels at or above 20 % of the
-map's maximum and boxing the largest connected component. A box counts as a correct
+map's maximum and boxing the largest connected component. camlib min-max scales the map
+first, as the weakly supervised localization protocol does (see :func:`box_from_map`). A box counts as a correct
 localization when its intersection over union with the true box is at least 0.5.
 
 Box convention: ``(x0, y0, x1, y1)`` in pixel indices, x along columns and y along rows,
@@ -36,17 +37,31 @@ _EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
 
 
 def box_from_map(cam, threshold=0.2):
-    """Bounding box of the largest region where the map is at least ``threshold`` × max.
+    """Bounding box of the largest region where the min-max scaled map is ≥ ``threshold``.
+
+    This is the rule of Zhou et al. (2016), "keep the pixels at or above 20 % of the
+    maximum and box the largest connected component", applied the way the weakly
+    supervised localization protocol (Choe et al., 2020, ``wsolevaluation``) and the CAM
+    authors' demo code apply it: the map is first min-max scaled to [0, 1], so the box
+    does not change when a constant is added to the map or when the map is multiplied by
+    a positive number. ``box_from_map(m + 5) == box_from_map(m)``. A map whose values are
+    all ≥ 0 with a positive floor (Score-CAM, LayerCAM, Grad-CAM++) is therefore judged
+    by its contrast, not by its floor; a signed CAM is judged without a ReLU.
 
     Regions are connected with 8-connectivity (diagonal neighbours touch). If two regions
     have the same area, the one with the larger summed map value wins, then the first in
-    row-major order. A map whose maximum is not positive (all zero, all negative) points
-    nowhere and gives the empty box ``(0, 0, 0, 0)``; a constant positive map gives the
-    whole map.
+    row-major order. A flat map (every value equal, including all zero) has no contrast,
+    points nowhere and gives the empty box ``(0, 0, 0, 0)``.
+
+    Where this differs from ``wsolevaluation``: it keeps pixels ``>= threshold`` of the
+    float map, where ``wsolevaluation`` keeps ``> int(threshold · 255)`` of a uint8 map;
+    and it takes the largest component by pixel count, where ``wsolevaluation`` takes the
+    contour of largest area (a one-pixel-wide chain has contour area 0).
 
     Args:
-        cam: a 2-D map (h, w), any scale; raw or normalized.
-        threshold: fraction of the maximum, in [0, 1]. Pixels equal to the cut are kept.
+        cam: a 2-D map (h, w), any scale and any offset, signed or not.
+        threshold: the cut on the min-max scaled map, in [0, 1]. Pixels equal to the cut
+            are kept.
 
     Returns:
         ``(x0, y0, x1, y1)`` as Python ints in the map's own pixel grid, x1 and y1
@@ -56,20 +71,28 @@ def box_from_map(cam, threshold=0.2):
         >>> m = np.zeros((8, 8)); m[1:3, 1:3] = 1.0; m[4:8, 5:7] = 0.9
         >>> box_from_map(m)          # the larger blob wins, though its peak is lower
         (5, 4, 7, 8)
+        >>> box_from_map(m + 5) == box_from_map(m) == box_from_map(3 * m)
+        True
     """
     cam = np.asarray(cam, dtype=np.float64)
     if cam.ndim != 2:
         raise ValueError(f"cam must be a 2-D (h, w) map, got shape {cam.shape}.")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)):
+        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}.")
     if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold is a fraction of the maximum in [0, 1], got {threshold}.")
+        raise ValueError(f"threshold is a fraction of the map's range in [0, 1], got {threshold}.")
     if not np.all(np.isfinite(cam)):
         raise ValueError("cam contains NaN or inf; a box needs finite values.")
-    if cam.size == 0 or cam.max() <= 0:
+    if cam.size == 0:
         return EMPTY_BOX
-    labels, count = ndimage.label(cam >= threshold * cam.max(), structure=_EIGHT_NEIGHBOURS)
+    low, high = cam.min(), cam.max()
+    if not high > low:
+        return EMPTY_BOX
+    scaled = (cam - low) / (high - low)
+    labels, count = ndimage.label(scaled >= threshold, structure=_EIGHT_NEIGHBOURS)
     index = np.arange(1, count + 1)
-    areas = ndimage.sum_labels(np.ones_like(cam), labels, index)
-    mass = ndimage.sum_labels(cam, labels, index)
+    areas = ndimage.sum_labels(np.ones_like(scaled), labels, index)
+    mass = ndimage.sum_labels(scaled, labels, index)
     best = index[np.lexsort((-index, mass, areas))[-1]]
     rows, cols = ndimage.find_objects(labels)[best - 1]
     return (cols.start, rows.start, cols.stop, rows.stop)

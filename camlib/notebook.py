@@ -38,24 +38,50 @@ def seed_everything(seed: int = 0, *, deterministic_ops: bool = True) -> None:
             pass
 
 
+def _is_figure(value) -> bool:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    return isinstance(value, Figure)
+
+
 def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
     """Store ``value`` under ``name`` for the book's ``{glue}`` roles, and return it.
 
-    Without myst-nb (Colab, plain Jupyter) the value is printed as ``name = value`` so the
-    reader still sees it next to the prose that cites it.
+    A matplotlib figure is checked against the book's figure standard
+    (:func:`camlib.plot.check_readable`), stored, and then closed, so that the notebook
+    shows it once: where a ``{glue:figure}`` directive pastes it, with its caption and
+    number. Without myst-nb (Colab, plain Jupyter) a figure is shown in place, and any
+    other value is printed as ``name = value``, so the reader still sees it next to the
+    prose that cites it.
 
     Example
     -------
     >>> glue("answer", 42, display=False)
     42
     """
+    figure = _is_figure(value)
+    if figure:
+        from camlib.plot import check_readable
+
+        check_readable(value)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        shown = fmt.format(value) if fmt else value
-        print(f"{name} = {shown}")
-        return value
-    myst_glue(name, value, display=display)
+        if figure:
+            from IPython.display import display as show
+
+            show(value)
+        else:
+            shown = fmt.format(value) if fmt else value
+            print(f"{name} = {shown}")
+    else:
+        myst_glue(name, value, display=display)
+    if figure:
+        import matplotlib.pyplot as plt
+
+        plt.close(value)  # the inline backend would otherwise show it a second time
     return value
 
 

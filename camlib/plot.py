@@ -1,4 +1,19 @@
-"""Everything a figure in the book needs: image grids, kernels, heat-map overlays and boxes.
+"""Everything a figure in the book needs: the page's figure standard, image grids, kernels,
+heat-map overlays, colour bars and boxes.
+
+The figure standard
+-------------------
+Every figure is drawn for the book's content column, so that the site shows it at about
+1:1 and its smallest text can be read:
+
+- at most :data:`PAGE_WIDTH` inches wide at :data:`DPI` dots per inch (700 px);
+- no text smaller than :data:`MIN_FONT_SIZE` points;
+- a heat map or signed map carries a colour bar (:func:`add_colorbar`), or its caption states
+  the scale; signed maps use a diverging map centred on zero (:func:`signed_map`).
+
+Importing this module applies :data:`STYLE` to matplotlib, so that defaults already meet
+the standard. :func:`panels` makes a grid of panels that fits the column, and
+:func:`readability_problems` lists what in a figure breaks the standard.
 
 Functions return the matplotlib ``Figure`` (or draw on a given ``Axes``) so that a notebook
 can show, save or tweak it.
@@ -15,11 +30,187 @@ import numpy as np
 PREDICTED_COLOR = "#2ca02c"
 TRUE_COLOR = "#d62728"
 
+#: The widest figure, in inches: the book's content column at :data:`DPI`.
+PAGE_WIDTH = 7.0
+#: Dots per inch of every figure, in the notebook and on the site.
+DPI = 100
+#: The smallest text a figure may carry, in points.
+MIN_FONT_SIZE = 9
+#: Diverging colour map for signed maps (filters, raw CAMs), always centred on zero.
+SIGNED_CMAP = "RdBu_r"
+#: Colour map for heat maps laid over an image, as in the CAM paper.
+HEAT_CMAP = "jet"
+
+#: matplotlib settings that make the defaults meet the figure standard.
+STYLE = {
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "figure.figsize": (PAGE_WIDTH, 3.2),
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "figure.titlesize": 11,
+}
+
 
 def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def use_book_style() -> None:
+    """Apply :data:`STYLE` to matplotlib (done once when this module is imported).
+
+    Example
+    -------
+    >>> import matplotlib
+    >>> use_book_style(); matplotlib.rcParams["font.size"] >= MIN_FONT_SIZE
+    True
+    """
+    import matplotlib
+
+    matplotlib.rcParams.update(STYLE)
+
+
+use_book_style()
+
+
+def grid_shape(n: int, max_cols: int) -> tuple[int, int]:
+    """Rows and columns for ``n`` panels with at most ``max_cols`` per row.
+
+    Example
+    -------
+    >>> grid_shape(9, 5)
+    (2, 5)
+    >>> grid_shape(3, 5)
+    (1, 3)
+    """
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive number of panels, got {n!r}")
+    if int(max_cols) != max_cols or max_cols < 1:
+        raise ValueError(f"max_cols must be a positive integer, got {max_cols!r}")
+    cols = min(int(n), int(max_cols))
+    return math.ceil(n / cols), cols
+
+
+def panels(nrows: int = 1, ncols: int = 1, *, width: float = PAGE_WIDTH, aspect: float = 1.0,
+           title_space: float = 0.3, squeeze: bool = False, **subplots_kw):
+    """A figure of ``nrows`` × ``ncols`` panels that fits the book's content column.
+
+    Each panel is ``width / ncols`` inches wide and ``aspect`` times as tall, plus
+    ``title_space`` inches per row for its title. ``width`` may not exceed
+    :data:`PAGE_WIDTH`: a grid that needs more room should become more rows (see
+    :func:`grid_shape`). Returns ``(fig, axes)`` like ``plt.subplots``; ``axes`` is 2-D
+    unless ``squeeze=True``.
+
+    Example
+    -------
+    >>> fig, axes = panels(2, 5)
+    >>> axes.shape, bool(fig.get_figwidth() <= PAGE_WIDTH)
+    ((2, 5), True)
+    """
+    if not 0 < width <= PAGE_WIDTH + 1e-9:
+        raise ValueError(
+            f"width={width!r} inches does not fit the page: use at most PAGE_WIDTH="
+            f"{PAGE_WIDTH}, and more rows instead of more columns")
+    if aspect <= 0 or title_space < 0:
+        raise ValueError(f"aspect must be > 0 and title_space >= 0, got {aspect!r}, {title_space!r}")
+    for name, count in (("nrows", nrows), ("ncols", ncols)):
+        if int(count) != count or count < 1:
+            raise ValueError(f"{name} must be a positive integer, got {count!r}")
+    nrows, ncols = int(nrows), int(ncols)
+    height = nrows * (width / ncols * aspect + title_space)
+    subplots_kw.setdefault("layout", "constrained")
+    return _plt().subplots(nrows, ncols, figsize=(width, height), squeeze=squeeze,
+                           **subplots_kw)
+
+
+def readability_problems(fig) -> list[str]:
+    """What in ``fig`` breaks the book's figure standard, as sentences (empty if nothing).
+
+    Checks the width (at most :data:`PAGE_WIDTH` inches) and every visible piece of text
+    (at least :data:`MIN_FONT_SIZE` points).
+
+    Example
+    -------
+    >>> fig, ax = panels(1, 1, width=3, squeeze=True)
+    >>> _ = ax.set_title("tiny", fontsize=5)
+    >>> readability_problems(fig)
+    ["text 'tiny' is 5 pt; the smallest readable size is 9 pt"]
+    """
+    problems = []
+    if fig.get_figwidth() > PAGE_WIDTH + 0.01:
+        problems.append(f"the figure is {fig.get_figwidth():.2f} in wide; the page allows "
+                        f"{PAGE_WIDTH} in")
+    for text in fig.findobj(lambda artist: hasattr(artist, "get_fontsize")
+                            and hasattr(artist, "get_text")):
+        if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_SIZE - 1e-6:
+            problems.append(f"text {text.get_text()!r} is {text.get_fontsize():g} pt; the smallest "
+                            f"readable size is {MIN_FONT_SIZE} pt")
+    return problems
+
+
+def check_readable(fig):
+    """Raise ``ValueError`` if ``fig`` breaks the figure standard; return ``fig`` otherwise.
+
+    Example
+    -------
+    >>> fig, _ = panels(1, 2)
+    >>> check_readable(fig) is fig
+    True
+    """
+    problems = readability_problems(fig)
+    if problems:
+        raise ValueError("this figure is not readable on the page: " + "; ".join(problems)
+                         + ". Draw it with camlib.plot.panels, or use fewer columns.")
+    return fig
+
+
+def add_colorbar(artist, ax, *, label: str | None = None, **kwargs):
+    """A colour bar for ``artist`` beside ``ax`` (one Axes or a list sharing one bar).
+
+    Example
+    -------
+    >>> fig, axes = panels(1, 2, width=4)
+    >>> image = axes[0, 0].imshow(np.eye(3))
+    >>> bar = add_colorbar(image, list(axes.flat), label="activation")
+    """
+    kwargs.setdefault("shrink", 0.9)
+    figure = artist.axes.figure if artist.axes is not None else None
+    bar = (figure or _plt().gcf()).colorbar(artist, ax=ax, **kwargs)
+    bar.ax.tick_params(labelsize=MIN_FONT_SIZE)
+    if label:
+        bar.set_label(label, fontsize=MIN_FONT_SIZE)
+    return bar
+
+
+def signed_map(ax, values, *, limit: float | None = None, **imshow_kw):
+    """Show a signed map on a diverging scale centred on zero; return the image artist.
+
+    ``limit`` sets the scale to ±limit (share it between panels that are compared); by
+    default it is :func:`robust_limit` of ``values``.
+
+    Example
+    -------
+    >>> fig, ax = panels(1, 1, width=2, squeeze=True)
+    >>> artist = signed_map(ax, np.array([[-1.0, 2.0]]))
+    >>> artist.get_clim()
+    (-2.0, 2.0)
+    """
+    values = np.asarray(values, dtype=float)
+    limit = robust_limit(values, 100) if limit is None else float(limit)
+    if not np.isfinite(limit) or limit <= 0:
+        raise ValueError(f"limit must be a positive finite number, got {limit!r}")
+    imshow_kw.setdefault("interpolation", "nearest")
+    artist = ax.imshow(values, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, **imshow_kw)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return artist
 
 
 def robust_limit(values: np.ndarray, percentile: float = 99.5) -> float:
@@ -40,16 +231,21 @@ def image_grid(
     *,
     ncols: int | None = None,
     cmap: str = "gray",
-    size: float = 2.4,
+    size: float | None = None,
     symmetric: bool = False,
     suptitle: str | None = None,
     colorbar: bool = False,
+    shared_scale: bool = False,
 ):
     """Show images side by side, one per panel, and return the figure.
 
-    Grayscale panels use ``cmap``; with ``symmetric=True`` each panel's colour scale is
-    centred on zero, which is how a signed filter response should be read, and clipped at
-    :func:`robust_limit` so that a few extreme pixels do not wash out the rest.
+    Panels are ``size`` inches wide (by default the column's width shared by ``ncols``
+    panels, at most 2.4 in), and the grid never exceeds :data:`PAGE_WIDTH`. Grayscale
+    panels use ``cmap``; with ``symmetric=True`` the colour scale is centred on zero,
+    which is how a signed filter response should be read, and clipped at
+    :func:`robust_limit` so that a few extreme pixels do not wash out the rest. Each
+    panel has its own scale unless ``shared_scale=True``; ``colorbar=True`` draws one bar
+    per panel, or one for the whole grid when the scale is shared.
 
     Example
     -------
@@ -57,32 +253,47 @@ def image_grid(
     >>> len(fig.axes)
     2
     """
-    plt = _plt()
     images = list(images)
     if not images:
         raise ValueError("image_grid needs at least one image")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(titles)} titles; pass one title per image")
-    ncols = ncols or min(len(images), 6)
-    nrows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    nrows, ncols = grid_shape(len(images), ncols or 5)
+    size = min(2.4, PAGE_WIDTH / ncols) if size is None else size
+    if size * ncols > PAGE_WIDTH + 1e-9:
+        raise ValueError(f"{ncols} panels of {size} in do not fit the page ({PAGE_WIDTH} in); "
+                         "pass a smaller size or fewer columns")
+    fig, axes = panels(nrows, ncols, width=size * ncols, title_space=0.3 if titles else 0.05)
+    gray = [np.asarray(image) for image in images if np.ndim(image) == 2]
+    shared = None
+    if shared_scale and gray:
+        everything = np.concatenate([image.ravel() for image in gray])
+        shared = (-(limit := robust_limit(everything)), limit) if symmetric else (
+            float(everything.min()), float(everything.max()))
+    last_gray = None
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index >= len(images):
             continue
         image = np.asarray(images[index])
         if image.ndim == 3:
-            artist = ax.imshow(np.clip(image, 0, 1))
+            ax.imshow(np.clip(image, 0, 1))
         else:
-            vrange = dict(vmin=-(limit := robust_limit(image)), vmax=limit) if symmetric else {}
-            artist = ax.imshow(image, cmap=cmap, **vrange)
-            if colorbar:
-                fig.colorbar(artist, ax=ax, fraction=0.046, pad=0.04)
+            if shared is not None:
+                vrange = dict(vmin=shared[0], vmax=shared[1])
+            elif symmetric:
+                vrange = dict(vmin=-(limit := robust_limit(image)), vmax=limit)
+            else:
+                vrange = {}
+            last_gray = ax.imshow(image, cmap=cmap, interpolation="nearest", **vrange)
+            if colorbar and shared is None:
+                add_colorbar(last_gray, ax, shrink=0.8)
         if titles is not None:
-            ax.set_title(titles[index], fontsize=9)
+            ax.set_title(titles[index], fontsize=MIN_FONT_SIZE)
+    if colorbar and shared is not None and last_gray is not None:
+        add_colorbar(last_gray, list(axes.flat))
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 
@@ -113,13 +324,20 @@ def show_kernel(kernel: np.ndarray, ax=None, *, title: str | None = None, fmt: s
     return ax
 
 
-def overlay(image: np.ndarray, heatmap: np.ndarray, ax=None, *, alpha: float = 0.5, cmap: str = "jet",
-            title: str | None = None):
+def overlay(image: np.ndarray, heatmap: np.ndarray, ax=None, *, alpha: float = 0.5,
+            cmap: str = HEAT_CMAP, title: str | None = None, vmin: float | None = None,
+            vmax: float | None = None):
     """Lay a heat map over an image; the map is stretched to the image's extent.
+
+    ``vmin`` and ``vmax`` fix the heat map's colour scale (share them between panels that
+    are compared, and draw one :func:`add_colorbar` from ``ax.images[-1]``); by default the
+    scale runs from the map's minimum to its maximum.
 
     Example
     -------
-    >>> ax = overlay(np.zeros((32, 32, 3)), np.random.rand(8, 8))
+    >>> ax = overlay(np.zeros((32, 32, 3)), np.random.rand(8, 8), vmin=0, vmax=1)
+    >>> ax.images[-1].get_clim()
+    (0.0, 1.0)
     """
     plt = _plt()
     if ax is None:
@@ -127,11 +345,11 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, ax=None, *, alpha: float = 0
     image = np.asarray(image)
     height, width = image.shape[:2]
     ax.imshow(np.clip(image, 0, 1), cmap=None if image.ndim == 3 else "gray")
-    ax.imshow(np.asarray(heatmap), cmap=cmap, alpha=alpha, extent=(-0.5, width - 0.5, height - 0.5, -0.5),
-              interpolation="bilinear")
+    ax.imshow(np.asarray(heatmap), cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax,
+              extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="bilinear")
     ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=MIN_FONT_SIZE)
     return ax
 
 
@@ -170,7 +388,7 @@ def flow(steps: Sequence[str], ax=None, *, highlight: Sequence[int] = (), title:
     if not steps:
         raise ValueError("flow needs at least one step")
     if ax is None:
-        _, ax = plt.subplots(figsize=(2.2 * len(steps), 1.4))
+        _, ax = plt.subplots(figsize=(min(PAGE_WIDTH, 1.6 * len(steps)), 1.4))
     for index, label in enumerate(steps):
         face = "#fde9c8" if index in highlight else "#e8eef7"
         ax.text(index * 2.2, 0, label, ha="center", va="center", fontsize=10, wrap=True,
@@ -187,23 +405,24 @@ def flow(steps: Sequence[str], ax=None, *, highlight: Sequence[int] = (), title:
 
 
 def method_grid(images: np.ndarray, maps: dict, *, boxes=None, row_titles: Sequence[str] | None = None,
-                size: float = 1.7, alpha: float = 0.5):
+                width: float = PAGE_WIDTH, alpha: float = 0.5, colorbar: bool = True):
     """Every method's map on the same images: one row per image, one column per method.
 
     ``maps`` maps a method's name to its (N, h, w) maps at any resolution; each map is
     upsampled to the image and scaled to [0, 1] on its own (ReLU, then min-max), so the
-    panels compare *where* each method points, not how strongly. ``boxes`` (N, 4), if
-    given, are drawn as the true boxes.
+    panels compare *where* each method points, not how strongly; one colour bar shows
+    that shared 0–1 scale. ``boxes`` (N, 4), if given, are drawn as the true boxes. The
+    grid is ``width`` inches wide (at most :data:`PAGE_WIDTH`): with many methods, pass
+    fewer of them rather than a wider figure.
 
     Example
     -------
     >>> fig = method_grid(np.zeros((2, 16, 16, 3)), {"A": np.random.rand(2, 4, 4)})
-    >>> len(fig.axes)
-    4
+    >>> len(fig.axes)  # 2 × 2 panels and the colour bar
+    5
     """
     from camlib.cam import normalize, upsample
 
-    plt = _plt()
     images = np.asarray(images)
     if not maps:
         raise ValueError("method_grid needs at least one method's maps")
@@ -213,22 +432,24 @@ def method_grid(images: np.ndarray, maps: dict, *, boxes=None, row_titles: Seque
     if row_titles is not None and len(row_titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(row_titles)} row titles")
     columns = ["image"] + list(maps)
-    fig, axes = plt.subplots(len(images), len(columns), figsize=(size * len(columns), size * len(images)),
-                             squeeze=False)
+    fig, axes = panels(len(images), len(columns), width=width,
+                       title_space=0.3 if row_titles is not None else 0.1)
     shown = {name: normalize(upsample(values, images.shape[1:3])) for name, values in maps.items()}
     for row, image in enumerate(images):
         axes[row, 0].imshow(np.clip(image, 0, 1))
         axes[row, 0].axis("off")
         if row_titles is not None:
-            axes[row, 0].set_title(row_titles[row], fontsize=8)
+            axes[row, 0].set_title(row_titles[row], fontsize=MIN_FONT_SIZE)
         for column, name in enumerate(maps, start=1):
-            overlay(image, shown[name][row], axes[row, column], alpha=alpha)
+            overlay(image, shown[name][row], axes[row, column], alpha=alpha, vmin=0, vmax=1)
             if row == 0:
-                axes[row, column].set_title(name, fontsize=9)
+                axes[row, column].set_title(name, fontsize=MIN_FONT_SIZE)
         if boxes is not None:
             for ax in axes[row]:
                 draw_box(ax, boxes[row], color=TRUE_COLOR, linewidth=1.2)
-    fig.tight_layout()
+    if colorbar:
+        add_colorbar(axes[0, 1].images[-1], list(axes[:, 1:].flat),
+                              label="map, min-max scaled", shrink=0.6)
     return fig
 
 
@@ -236,11 +457,14 @@ def layer_maps(
     image: np.ndarray,
     maps: dict,
     *,
-    channels: int = 8,
-    size: float = 1.25,
+    channels: int = 6,
+    width: float = PAGE_WIDTH,
     title: str | None = None,
 ):
     """One row per layer: the input, then the maps of its first ``channels`` channels.
+
+    The grid is ``width`` inches wide (at most :data:`PAGE_WIDTH`) and each row ends with
+    a colour bar for its shared scale.
 
     ``maps`` maps a row label (a layer name) to that layer's (h, w, K) activations for
     ``image``. Every map of a row shares one colour scale, from 0 to the row's largest
@@ -251,19 +475,13 @@ def layer_maps(
     -------
     >>> maps = {"conv": np.random.rand(8, 8, 4)}
     >>> fig = layer_maps(np.zeros((8, 8, 3)), maps, channels=4)
-    >>> len(fig.axes)
-    5
+    >>> len(fig.axes)  # the input, 4 channels and the row's colour bar
+    6
     """
-    plt = _plt()
     if not maps:
         raise ValueError("layer_maps needs the maps of at least one layer")
     rows = list(maps.items())
-    fig, axes = plt.subplots(
-        len(rows),
-        channels + 1,
-        figsize=(size * (channels + 1), size * len(rows)),
-        squeeze=False,
-    )
+    fig, axes = panels(len(rows), channels + 1, width=width, title_space=0.45)
     for row, (name, layer_maps_) in enumerate(rows):
         layer_maps_ = np.asarray(layer_maps_)
         if layer_maps_.ndim != 3:
@@ -275,27 +493,29 @@ def layer_maps(
             np.clip(image, 0, 1), cmap=None if np.ndim(image) == 3 else "gray"
         )
         height, width, depth = layer_maps_.shape
-        image_ax.set_title(f"{name}\n{height}×{width}×{depth}", fontsize=10)
+        image_ax.set_title(f"{name}\n{height}×{width}×{depth}", fontsize=MIN_FONT_SIZE)
         top = float(layer_maps_[..., :channels].max()) or 1.0
+        artist = None
         for column in range(channels):
             ax = axes[row, column + 1]
             if column < depth:
-                ax.imshow(
+                artist = ax.imshow(
                     layer_maps_[..., column],
                     cmap="gray",
                     vmin=0,
                     vmax=top,
                     interpolation="nearest",
                 )
-                ax.set_title(f"channel {column}", fontsize=9)
+                ax.set_title(f"ch {column}", fontsize=MIN_FONT_SIZE)
+        if artist is not None:
+            add_colorbar(artist, list(axes[row, 1:]), shrink=0.8)
         for ax in axes[row]:
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(False)
     if title:
-        fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -305,48 +525,48 @@ def channel_grid(
     *,
     channels: int = 16,
     ncols: int = 8,
-    size: float = 1.3,
+    width: float = PAGE_WIDTH,
     title: str | None = None,
 ):
     """The first ``channels`` maps of one layer for one image, in a grid, on one scale.
 
     ``maps`` is (h, w, K). All panels share the scale 0 … largest value shown, so a silent
     channel is black and a weak one stays dark (a per-panel scale would make both look
-    busy). With ``image``, the input comes first.
+    busy); one colour bar shows it. With ``image``, the input comes first. The grid is
+    ``width`` inches wide, at most :data:`PAGE_WIDTH`.
 
     Example
     -------
     >>> maps, image = np.random.rand(4, 4, 16), np.zeros((8, 8, 3))
     >>> fig = channel_grid(maps, image, channels=7, ncols=4)
-    >>> len(fig.axes)
-    8
+    >>> len(fig.axes)  # 8 panels and the colour bar
+    9
     """
-    plt = _plt()
     maps = np.asarray(maps)
     if maps.ndim != 3:
         raise ValueError(f"maps must be (h, w, channels), got shape {maps.shape}")
     shown = min(channels, maps.shape[-1])
-    panels = shown + (image is not None)
-    nrows = math.ceil(panels / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows + 0.4), squeeze=False
-    )
+    n_panels = shown + (image is not None)
+    nrows = math.ceil(n_panels / ncols)
+    fig, axes = panels(nrows, ncols, width=width, title_space=0.3)
     top = float(maps[..., :shown].max()) or 1.0
     flat_axes = list(axes.flat)
     if image is not None:
         flat_axes[0].imshow(
             np.clip(image, 0, 1), cmap=None if np.ndim(image) == 3 else "gray"
         )
-        flat_axes[0].set_title("input", fontsize=10)
-    for k, ax in enumerate(flat_axes[panels - shown : panels]):
-        ax.imshow(maps[..., k], cmap="gray", vmin=0, vmax=top, interpolation="nearest")
-        ax.set_title(f"channel {k}", fontsize=10)
+        flat_axes[0].set_title("input", fontsize=MIN_FONT_SIZE)
+    artist = None
+    for k, ax in enumerate(flat_axes[n_panels - shown : n_panels]):
+        artist = ax.imshow(maps[..., k], cmap="gray", vmin=0, vmax=top, interpolation="nearest")
+        ax.set_title(f"ch {k}", fontsize=MIN_FONT_SIZE)
     for ax in flat_axes:
         ax.set_xticks([])
         ax.set_yticks([])
         if not ax.images:
             ax.axis("off")
+    if artist is not None:
+        add_colorbar(artist, list(axes.flat), shrink=0.8)
     if title:
-        fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=11)
     return fig

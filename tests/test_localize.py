@@ -1,6 +1,7 @@
 """Boxes from maps and IoU, on hand-made maps whose answers are known."""
 
 import numpy as np
+from scipy import ndimage
 import pytest
 
 from camlib import localize
@@ -69,14 +70,31 @@ def test_threshold_edges():
         box_from_map(m, threshold=1.5)
 
 
-@pytest.mark.parametrize("m", [np.zeros((7, 7)), -np.ones((7, 7)), -np.arange(49.0).reshape(7, 7)])
-def test_map_without_positive_values_gives_the_empty_box(m):
+@pytest.mark.parametrize("m", [np.zeros((7, 7)), -np.ones((7, 7)), np.full((4, 9), 0.3)])
+def test_flat_map_has_no_contrast_and_gives_the_empty_box(m):
     assert box_from_map(m) == EMPTY_BOX == (0, 0, 0, 0)
     assert iou(box_from_map(m), (0, 0, 7, 7)) == 0.0
 
 
-def test_constant_positive_map_gives_the_whole_map():
-    assert box_from_map(np.full((4, 9), 0.3)) == (0, 0, 9, 4)
+def test_all_negative_map_is_boxed_by_its_contrast():
+    m = -np.arange(49.0).reshape(7, 7)       # largest (least negative) at the top left
+    assert box_from_map(m, threshold=0.9) == box_from_map(m + 100.0, threshold=0.9)
+    assert box_from_map(m, threshold=0.99) == (0, 0, 1, 1)
+
+
+@pytest.mark.parametrize("offset, scale", [(5.0, 1.0), (-3.0, 1.0), (0.0, 7.5), (100.0, 0.01)])
+def test_box_is_invariant_to_offset_and_positive_scale(offset, scale):
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        m = ndimage.gaussian_filter(rng.normal(size=(16, 16)), 2.0)
+        for threshold in (0.2, 0.5, 0.8):
+            assert box_from_map(scale * m + offset, threshold) == box_from_map(m, threshold)
+
+
+def test_a_positive_floor_does_not_swallow_the_image():
+    m = np.full((10, 10), 0.6)               # Score-CAM-like: non-negative, high floor
+    m[2:5, 3:6] = 1.0
+    assert box_from_map(m) == (3, 2, 6, 5)
 
 
 def test_box_from_map_refuses_bad_maps():
@@ -132,7 +150,7 @@ def test_localization_accuracy_counts_iou_at_least_one_half():
 
 
 def test_best_threshold_finds_the_cut_that_separates_object_from_glow():
-    m = blob_map((10, 10), (0, 10, 0, 10, 0.3), (2, 5, 2, 5, 1.0))  # object on a glow
+    m = blob_map((10, 10), (1, 9, 1, 9, 0.3), (2, 5, 2, 5, 1.0))  # object on a glow
     t, accuracy = best_threshold(m[None], [(2, 2, 5, 5)])
     assert accuracy == 1.0 and 0.3 < t <= 1.0
     assert localization_accuracy(m[None], [(2, 2, 5, 5)], threshold=0.2) == 0.0

@@ -1,0 +1,107 @@
+"""One training recipe under several seeds, so that a claim is judged on a distribution.
+
+A zoo model (see :mod:`camlib.models`) is one training run. Whether "GAP localizes better
+than GMP" is a property of the recipe or of seed 0 can only be seen by training the recipe
+again with other seeds. :func:`variant` names such a run, :func:`models` trains (or loads)
+every seed's model through the zoo's cache, and :func:`seed_table` shows one number per
+seed with the mean and its interval (:func:`camlib.stats.mean_interval`).
+
+Seed ``s`` changes the weight initialisation, the shuffling *and* the training images
+(the zoo draws each split from the config's seed); the test images are drawn with
+``test_seed`` so that every seed's model is measured on the same test set.
+
+Example
+-------
+>>> variant("shapes-gap", 3)["seed"]
+3
+"""
+
+from __future__ import annotations
+
+from camlib import models as zoo
+from camlib.stats import mean_interval
+
+__all__ = ["DEFAULT_SEEDS", "variant", "models", "test_set", "seed_table"]
+
+#: The seeds every seed study of the book uses.
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+
+
+def _check_seeds(seeds):
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty; pass at least one seed, e.g. DEFAULT_SEEDS")
+    for seed in seeds:
+        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+            raise ValueError(f"seeds must be non-negative integers, got {seed!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds {seeds} repeat a seed; each seed is one training run")
+    return tuple(int(seed) for seed in seeds)
+
+
+def variant(name: str, seed: int, **overrides) -> dict:
+    """The config of zoo model ``name`` trained with ``seed`` (and any ``overrides``).
+
+    Overrides are config keys (see :data:`camlib.models.ZOO`), for example ``epochs=3``
+    for a shorter recipe. Seed 0 without overrides is the zoo model itself, and shares
+    its cache entry.
+
+    Example
+    -------
+    >>> cfg = variant("shapes-gmp", 2, epochs=3)
+    >>> cfg["seed"], cfg["epochs"], cfg["model_kwargs"]["pooling"]
+    (2, 3, 'max')
+    """
+    (seed,) = _check_seeds([seed])
+    base = zoo.config(name)
+    base.pop("name", None)
+    config = {**base, **overrides, "seed": seed}
+    config["name"] = name if seed == 0 and not overrides else f"{name}-seed{seed}"
+    return zoo.config(config)
+
+
+def models(name: str, seeds=DEFAULT_SEEDS, **overrides) -> dict:
+    """Every seed's trained model of recipe ``name``, as ``{seed: model}``.
+
+    Each is trained on first use and cached like a zoo model, so a second call (in any
+    notebook) loads them in a moment.
+    """
+    return {seed: zoo.get(variant(name, seed, **overrides)) for seed in _check_seeds(seeds)}
+
+
+def test_set(name: str, n: int | None = None, *, test_seed: int = 0, **dataset_overrides):
+    """The test images, labels and boxes that every seed's model of ``name`` is scored on.
+
+    They are the test split of the seed-``test_seed`` recipe, so they never overlap any
+    seed's training images drawn with the same generator and a different seed.
+    """
+    if n is not None:
+        dataset_overrides["n"] = n
+    return zoo.dataset(variant(name, test_seed), "test", **dataset_overrides)
+
+
+def seed_table(per_seed: dict, *, confidence: float = 0.95):
+    """Rows for :func:`camlib.notebook.show_table`: one row per seed, then the mean.
+
+    ``per_seed`` maps a seed to a dict of named numbers, for example
+    ``{0: {"GAP": 0.87, "GMP": 0.31}, 1: {...}}``. Returns ``(rows, columns, summary)``
+    where ``summary`` maps each name to its :class:`camlib.stats.Estimate` across seeds.
+
+    Example
+    -------
+    >>> rows, columns, summary = seed_table({0: {"a": 1.0}, 1: {"a": 3.0}})
+    >>> columns, rows[0], summary["a"].value
+    (['seed', 'a'], [0, '1'], 2.0)
+    """
+    if not per_seed:
+        raise ValueError("per_seed is empty; pass {seed: {name: value}} for at least 2 seeds")
+    names = list(next(iter(per_seed.values())))
+    for seed, values in per_seed.items():
+        if list(values) != names:
+            raise ValueError(f"seed {seed} has the numbers {list(values)}, others {names}; "
+                             "every seed must report the same names")
+    summary = {name: mean_interval([values[name] for values in per_seed.values()], confidence)
+               for name in names}
+    rows = [[seed] + [f"{values[name]:.3g}" for name in names] for seed, values in per_seed.items()]
+    rows.append([f"mean, {confidence:.0%} interval"] + [summary[name].format(".3g") for name in names])
+    return rows, ["seed"] + names, summary
