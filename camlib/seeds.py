@@ -21,10 +21,16 @@ from __future__ import annotations
 from camlib import models as zoo
 from camlib.stats import mean_interval
 
-__all__ = ["DEFAULT_SEEDS", "variant", "models", "test_set", "seed_table"]
+__all__ = ["DEFAULT_SEEDS", "SHORT_RECIPE", "variant", "models", "test_set", "seed_table"]
 
 #: The seeds every seed study of the book uses.
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+
+#: The shorter recipe of the book's seed studies: half the zoo's training images and
+#: fewer epochs, so that five seeds of a model train in about the time of one zoo model.
+#: Every notebook that compares the same models across seeds uses it, so they share
+#: one cache entry per seed. Pages that use it say so.
+SHORT_RECIPE = {"n_train": 3000, "epochs": 4}
 
 
 def _check_seeds(seeds):
