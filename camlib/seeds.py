@@ -66,13 +66,15 @@ def variant(name: str, seed: int, **overrides) -> dict:
     return zoo.config(config)
 
 
-def models(name: str, seeds=DEFAULT_SEEDS, **overrides) -> dict:
+def models(name: str, seeds=DEFAULT_SEEDS, *, cache_dir=None, **overrides) -> dict:
     """Every seed's trained model of recipe ``name``, as ``{seed: model}``.
 
-    Each is trained on first use and cached like a zoo model, so a second call (in any
-    notebook) loads them in a moment.
+    Each is trained on first use and cached like a zoo model (in ``cache_dir``, see
+    :func:`camlib.models.cache_dir`), so a second call, in any notebook, loads them in a
+    moment. ``overrides`` are config keys, as for :func:`variant`.
     """
-    return {seed: zoo.get(variant(name, seed, **overrides)) for seed in _check_seeds(seeds)}
+    return {seed: zoo.get(variant(name, seed, **overrides), cache_dir=cache_dir)
+            for seed in _check_seeds(seeds)}
 
 
 def test_set(name: str, n: int | None = None, *, test_seed: int = 0, **dataset_overrides):

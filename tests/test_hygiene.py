@@ -150,3 +150,60 @@ def test_notebook_runs_on_a_bare_colab_runtime(path):
     # On Colab there is no checkout of this repository: notebooks read no files from it.
     for reader in ("open(", ".read_text(", ".read_bytes(", "np.load(", "imread(", "../"):
         assert reader not in code, f"{path.name} reads a file ({reader!r}); use camlib.data instead"
+
+
+# The figure standard (camlib.plot): figures fit the content column and their text is readable.
+MAX_CODE_LINE = 79
+SMALL_FONT = re.compile(r"fontsize\s*=\s*(?:(\d+(?:\.\d+)?)|[\"'](xx-small|x-small|small)[\"'])")
+FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*([\d.]+)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_code_fits_the_page(path):
+    for number, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        for line in source(cell).splitlines():
+            assert len(line) <= MAX_CODE_LINE, (
+                f"{path.name}, cell {number}: a code line of {len(line)} characters is clipped "
+                f"on the page (at most {MAX_CODE_LINE}): {line[:60]}…")
+
+
+def figure_code():
+    for path in NOTEBOOKS:
+        for number, cell in enumerate(load(path)["cells"]):
+            if cell["cell_type"] == "code":
+                yield f"{path.name}, cell {number}", source(cell)
+    for module in sorted((ROOT / "camlib").glob("*.py")):
+        yield module.name, module.read_text()
+
+
+def test_no_figure_text_is_smaller_than_the_standard():
+    from camlib.plot import MIN_FONT_SIZE
+
+    for where, code in figure_code():
+        for match in SMALL_FONT.finditer(code):
+            size, named = match.groups()
+            assert not named and float(size) >= MIN_FONT_SIZE, (
+                f"{where}: {match.group(0)} is below the book's {MIN_FONT_SIZE} pt minimum")
+
+
+def test_no_figure_is_drawn_wider_than_the_page():
+    from camlib.plot import PAGE_WIDTH
+
+    for where, code in figure_code():
+        for match in FIGSIZE.finditer(code):
+            assert float(match.group(1)) <= PAGE_WIDTH, (
+                f"{where}: {match.group(0)} is wider than the page ({PAGE_WIDTH} in); use "
+                "camlib.plot.panels or more rows")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_glued_figure_is_pasted_on_its_page(path):
+    """A glued figure is shown only where a directive pastes it; unpasted, it would vanish."""
+    cells = load(path)["cells"]
+    code = "\n".join(source(c) for c in cells if c["cell_type"] == "code")
+    markdown = "\n".join(source(c) for c in cells if c["cell_type"] == "markdown")
+    for key in re.findall(r"glue\(\s*[\"'](fig_\w+|summary_figure)[\"']", code):
+        assert re.search(rf"```\{{glue(?::figure)?\}}\s+{key}\s*$", markdown, re.M), (
+            f"{path.name} glues the figure {key!r} but never pastes it with {{glue:figure}}")

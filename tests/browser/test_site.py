@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
+from bs4 import BeautifulSoup
 from PIL import Image
 
 from book_files import CONFIG, ROOT, toc_files
@@ -32,6 +33,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 PAGES = list(dict.fromkeys(toc_files()))
+# camlib.plot.PAGE_WIDTH at camlib.plot.DPI, plus the few pixels a tight bounding box may add.
+MAX_FIGURE_PX = 720
 
 if not CHROMIUM:
     # CI must run this test; elsewhere, say plainly what is missing.
@@ -110,6 +113,18 @@ def test_page_renders_with_its_figures_links_and_launch_button(server, page):
     if page.startswith("notebooks/"):
         figures = [src for src in local_images if "_images/" in src]
         assert figures, f"{page}: no executed figure on the page"
+        repeated = {src for src in figures if figures.count(src) > 1}
+        assert not repeated, f"{page}: figures shown twice: {sorted(repeated)}"
+        for src in figures:
+            if src.endswith(".png"):
+                width = Image.open(html_file.parent / unquote(src)).width
+                assert width <= MAX_FIGURE_PX, (
+                    f"{page}: {src} is {width} px wide; the content column shows at most "
+                    f"{MAX_FIGURE_PX} px, so it would be shrunk (draw it with camlib.plot.panels)")
+        outputs = "\n".join(block.get_text() for block in
+                            BeautifulSoup(dom, "html.parser").select(".cell_output"))
+        for stray in ("<Axes:", "<matplotlib.", "array([", "<Figure size"):
+            assert stray not in outputs, f"{page}: a raw {stray!r} repr is in a cell's output"
         colab = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{page}.ipynb"
         assert colab in dom, f"{page}: no launch button to {colab}"
         assert "Traceback (most recent call last)" not in dom, f"{page} shows a traceback"
