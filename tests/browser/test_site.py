@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 from PIL import Image
 
@@ -129,3 +130,21 @@ def test_page_renders_with_its_figures_links_and_launch_button(server, page):
         assert colab in dom, f"{page}: no launch button to {colab}"
         assert "Traceback (most recent call last)" not in dom, f"{page} shows a traceback"
         assert not re.search(r'class="[^"]*\bstderr\b', dom), f"{page} shows a stderr block"
+
+
+def test_the_site_index_is_a_page_with_a_title_and_a_link_to_the_book():
+    index = (SITE / "index.html").read_text(encoding="utf-8")
+    root = yaml.safe_load((ROOT / "_toc.yml").read_text())["root"]
+    assert "<title>" in index and CONFIG["title"] in index
+    assert f'href="{root}.html"' in index and 'http-equiv="Refresh"' in index
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("notebooks/")])
+def test_captioned_figures_have_their_caption_as_alt_text(page):
+    soup = BeautifulSoup((SITE / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
+    for figure in soup.select("figure"):
+        caption = figure.select_one("figcaption")
+        for image in figure.select("img"):
+            alt = image.get("alt", "")
+            assert caption is None or (alt and not re.fullmatch(r"[0-9a-f]{32,}(\.png)?", alt)), (
+                f"{page}: a captioned figure's image has no alt text ({image.get('src')})")
