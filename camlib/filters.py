@@ -104,7 +104,7 @@ def correlate2d(image, kernel) -> np.ndarray:
 
 
 def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> np.ndarray:
-    """A normalised ``size``×``size`` Gaussian blur kernel.
+    """A normalised Gaussian blur kernel of size × size pixels, with standard deviation sigma.
 
     Example
     -------

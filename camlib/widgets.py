@@ -36,22 +36,52 @@ def filter_explorer(images: Mapping[str, np.ndarray], kernels: Mapping[str, np.n
         image, kernel = images[image_name], kernels[kernel_name]
         response = correlate2d(image, kernel)
         fig, (ax_image, ax_kernel, ax_response) = plt.subplots(
-            1, 3, figsize=(9, 3), gridspec_kw={"width_ratios": [3, 1.2, 3]}
+            1, 3, figsize=(7, 2.6), gridspec_kw={"width_ratios": [3, 1.4, 3]}
         )
-        ax_image.imshow(image, cmap="gray")
+        ax_image.imshow(image, cmap="gray", vmin=0, vmax=1)
         ax_image.set_title(image_name, fontsize=9)
         ax_image.axis("off")
         show_kernel(kernel, ax_kernel, title=kernel_name)
-        limit = float(np.abs(response).max()) or 1.0
-        ax_response.imshow(response, cmap="gray", vmin=-limit, vmax=limit)
+        show_response(ax_response, kernel, response)
         ax_response.set_title("response", fontsize=9)
-        ax_response.axis("off")
         fig.tight_layout()
         plt.show()
 
     output = widgets.interactive_output(show, {"image_name": image_menu, "kernel_name": kernel_menu})
     return widgets.VBox([widgets.HBox([image_menu, kernel_menu]), output])
 
+
+
+def show_response(ax, kernel: np.ndarray, response: np.ndarray, *, limit: float | None = None):
+    """Draw a filter's response on the scale that suits its kernel; return the image artist.
+
+    - A kernel whose weights sum to zero (an edge detector) gives a signed response: it
+      is drawn on the diverging map centred on zero, from ``-limit`` to ``+limit``
+      (by default the 99.5th percentile of ``|response|``).
+    - Any other kernel (identity, sharpen, blur) gives an image: it is drawn in grey on
+      the image's own scale, 0 (black) to 1 (white), clipped. So identity looks exactly
+      like the original, and sharpen is not washed out.
+
+    Example
+    -------
+    >>> import matplotlib.pyplot as plt
+    >>> from camlib.filters import KERNELS
+    >>> _, ax = plt.subplots()
+    >>> show_response(ax, KERNELS["identity"], np.eye(4)).get_clim()
+    (0.0, 1.0)
+    """
+    from camlib.plot import robust_limit, signed_map
+
+    kernel = np.asarray(kernel, dtype=float)
+    response = np.asarray(response, dtype=float)
+    if abs(kernel.sum()) < 1e-6:
+        limit = robust_limit(response) if limit is None else limit
+        artist = signed_map(ax, response, limit=limit)
+    else:
+        artist = ax.imshow(np.clip(response, 0, 1), cmap="gray", vmin=0, vmax=1,
+                           interpolation="nearest")
+    ax.axis("off")
+    return artist
 
 def activation_browser(model, images: np.ndarray, layers, *, image_titles=None):
     """Browse a model's activation maps: pick a layer, a channel and an image.
@@ -98,7 +128,7 @@ def activation_browser(model, images: np.ndarray, layers, *, image_titles=None):
     def show(layer, channel, index):
         layer_map = maps[layer][index, :, :, channel]
         top = float(maps[layer][..., channel].max()) or 1.0
-        fig, (ax_image, ax_map, ax_overlay) = plt.subplots(1, 3, figsize=(9, 3))
+        fig, (ax_image, ax_map, ax_overlay) = plt.subplots(1, 3, figsize=(7, 2.6))
         ax_image.imshow(np.clip(images[index], 0, 1))
         ax_image.set_title(titles[index], fontsize=9)
         ax_map.imshow(layer_map, cmap="gray", vmin=0, vmax=top, interpolation="nearest")
