@@ -228,7 +228,7 @@ def test_layer_maps_figure_has_one_row_per_layer(model):
     batch = images(1)
     maps = A.feature_maps(model, batch, ["c1", "c2"])
     fig = layer_maps(batch[0], {name: m[0] for name, m in maps.items()}, channels=6)
-    assert len(fig.axes) == 2 * 7
+    assert len(fig.axes) == 2 * 7 + 2  # two rows of panels, one colour bar per row
     assert fig.axes[7].get_title() == "c2\n6×6×6"
     with pytest.raises(ValueError):
         layer_maps(batch[0], {"c1": maps["c1"]})
