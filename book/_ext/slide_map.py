@@ -34,6 +34,20 @@ class SlideMap(Directive):
         return node_list
 
 
+def _sibling(name):
+    """Import ``name``.py from this folder (a local extension's folder is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def setup(app):
     app.add_directive("slide-map", SlideMap)
+    # The bibliography's author-year labels (book/bibliography.md: ``:style: authoryear``).
+    _sibling("author_year_style").register()
+    # A captioned figure glued from another notebook (book/intro.md).
+    _sibling("doc_glue_figure").register(app)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
