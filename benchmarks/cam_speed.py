@@ -11,6 +11,13 @@ the same run, so the ratios compare like with like:
   model call compiled with ``tf.function`` over the same chunks as camlib.
 - Grad-CAM at the last convolution ÷ forward pass; goal ≤ 1.5 (one forward, one partial
   backward).
+- Saliency (the gradient with respect to the pixels) ÷ forward pass: one forward and one
+  full backward pass, shown without a goal.
+
+Every map and both forwards go through the same timing harness (:func:`median_times`),
+round-robin in one run; no test and no notebook asserts a wall-clock time. Notebook 5.2
+counts passes instead: CAM is one forward pass, Grad-CAM and saliency one forward and one
+backward.
 - The per-image recipe of the keras-io Grad-CAM example (a new sub-model and a new
   GradientTape for every image, eager) ÷ camlib's batched Grad-CAM.
 """
@@ -29,7 +36,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from camlib.cam import DEFAULT_BATCH_SIZE, cam, grad_cam  # noqa: E402
+from camlib.cam import DEFAULT_BATCH_SIZE, cam, grad_cam, saliency  # noqa: E402
 
 
 def small_gap_cnn():
@@ -109,6 +116,7 @@ def main():
             "compiled forward": compiled_forward,
             "cam": lambda: cam(model, images),
             "grad_cam": lambda: grad_cam(model, images),
+            "saliency": lambda: saliency(model, images),
         },
         args.repeats,
     )
@@ -134,10 +142,11 @@ def main():
     print(f"  {'keras-io loop':<18} {per_image_loop * 1000:8.1f} ms  "
           f"(timed on {len(subset)} images, scaled to {len(images)})")
     print("ratios")
-    for method, goal in (("cam", 1.1), ("grad_cam", 1.5)):
+    for method, goal in (("cam", 1.1), ("grad_cam", 1.5), ("saliency", None)):
         for base in ("compiled forward", "model.predict"):
             ratio = timings[method] / timings[base]
-            print(f"  {method + ' / ' + base:<42} {ratio:6.2f}   (goal <= {goal})")
+            target = f"(goal <= {goal})" if goal else "(no goal)"
+            print(f"  {method + ' / ' + base:<42} {ratio:6.2f}   {target}")
     print(f"  {'keras-io per-image loop / batched grad_cam':<42} "
           f"{per_image_loop / timings['grad_cam']:6.1f}x")
 
