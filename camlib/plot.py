@@ -139,7 +139,8 @@ def readability_problems(fig) -> list[str]:
     Example
     -------
     >>> fig, ax = panels(1, 1, width=3, squeeze=True)
-    >>> _ = ax.set_title("tiny", fontsize=5)
+    >>> too_small = 5
+    >>> _ = ax.set_title("tiny", fontsize=too_small)
     >>> readability_problems(fig)
     ["text 'tiny' is 5 pt; the smallest readable size is 9 pt"]
     """

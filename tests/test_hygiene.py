@@ -4,6 +4,7 @@ contents, and every badge and Colab setup cell agrees with the one repository UR
 import ast
 import json
 import re
+import sys
 
 import pytest
 import yaml
@@ -145,7 +146,7 @@ def imported_modules(code):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_on_a_bare_colab_runtime(path):
     code = "\n".join(source(c) for c in load(path)["cells"] if c["cell_type"] == "code")
-    missing = set(imported_modules(code)) - COLAB_MODULES
+    missing = set(imported_modules(code)) - COLAB_MODULES - set(sys.stdlib_module_names)
     assert not missing, f"{path.name} imports {missing}, which Colab lacks and nothing installs"
     # On Colab there is no checkout of this repository: notebooks read no files from it.
     for reader in ("open(", ".read_text(", ".read_bytes(", "np.load(", "imread(", "../"):
@@ -154,7 +155,9 @@ def test_notebook_runs_on_a_bare_colab_runtime(path):
 
 # The figure standard (camlib.plot): figures fit the content column and their text is readable.
 MAX_CODE_LINE = 79
-SMALL_FONT = re.compile(r"fontsize\s*=\s*(?:(\d+(?:\.\d+)?)|[\"'](xx-small|x-small|small)[\"'])")
+# A literal size (not an expression such as data.character's glyph size, which draws pixels).
+SMALL_FONT = re.compile(
+    r"fontsize\s*=\s*(?:(\d+(?:\.\d+)?)\s*[,)\n]|[\"'](xx-small|x-small|small)[\"'])")
 FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*([\d.]+)")
 
 

@@ -44,7 +44,8 @@ def test_grid_shape_wraps_wide_rows():
 
 def test_readability_problems_name_small_text_and_wide_figures():
     fig = plt.figure(figsize=(12, 3))
-    fig.text(0.5, 0.5, "tiny label", fontsize=5)
+    too_small = 5
+    fig.text(0.5, 0.5, "tiny label", fontsize=too_small)
     problems = plot.readability_problems(fig)
     assert any("12.00 in wide" in p for p in problems)
     assert any("'tiny label' is 5 pt" in p for p in problems)
