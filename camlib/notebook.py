@@ -52,7 +52,8 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
     A matplotlib figure is checked against the book's figure standard
     (:func:`camlib.plot.check_readable`), stored, and then closed, so that the notebook
     shows it once: where a ``{glue:figure}`` directive pastes it, with its caption and
-    number. Without myst-nb (Colab, plain Jupyter) a figure is shown in place, and any
+    number. For a figure the function returns ``None``, so that a cell ending in
+    ``glue("fig_x", fig)`` does not display the figure a second time as its result. Without myst-nb (Colab, plain Jupyter) a figure is shown in place, and any
     other value is printed as ``name = value``, so the reader still sees it next to the
     prose that cites it.
 
@@ -82,6 +83,7 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
         import matplotlib.pyplot as plt
 
         plt.close(value)  # the inline backend would otherwise show it a second time
+        return None
     return value
 
 
