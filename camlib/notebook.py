@@ -57,11 +57,18 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
     other value is printed as ``name = value``, so the reader still sees it next to the
     prose that cites it.
 
+    A numpy scalar is stored as the Python number it holds (``np.float64(0.5)`` as
+    ``0.5``), which is what the ``{glue:text}`` role can format.
+
     Example
     -------
     >>> glue("answer", 42, display=False)
     42
+    >>> type(glue("share", np.float32(0.25), display=False)).__name__
+    'float'
     """
+    if isinstance(value, np.generic):
+        value = value.item()  # myst-nb prints a numpy scalar as empty text on the page
     figure = _is_figure(value)
     if figure:
         from camlib.plot import check_readable
