@@ -698,7 +698,7 @@ class GradCAM(GradientMethod):
 
 
 class Saliency(GradientMethod):
-    """Saliency (Simonyan et al., 2013): max over colour channels of ``|dS/dpixel|``.
+    """Saliency (Simonyan et al., 2014): max over colour channels of ``|dS/dpixel|``.
 
     Example:
         >>> maps = Saliency()(model, images)            # (N, H, W)  # doctest: +SKIP
@@ -746,7 +746,7 @@ def grad_cam(
 
 
 def saliency(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
-    """Vanilla gradient saliency (Simonyan et al., 2013) at image resolution.
+    """Vanilla gradient saliency (Simonyan et al., 2014) at image resolution.
 
     The gradient of the pre-softmax class score with respect to the pixels; each map
     pixel is the largest ``|gradient|`` over the colour channels. float32 (N, H, W).
