@@ -210,3 +210,13 @@ def test_every_glued_figure_is_pasted_on_its_page(path):
     for key in re.findall(r"glue\(\s*[\"'](fig_\w+|summary_figure)[\"']", code):
         assert re.search(rf"```\{{glue(?::figure)?\}}\s+{key}\s*$", markdown, re.M), (
             f"{path.name} glues the figure {key!r} but never pastes it with {{glue:figure}}")
+
+
+def test_chapter_pages_have_no_numbered_sections_of_their_own():
+    """Sphinx numbers a chapter page's own sections before its notebooks: a `##` heading
+    on book/04_cam_math.md would make notebook 04a section 4.2 instead of 4.1."""
+    for entry in toc_files(TOC):
+        page = ROOT / f"{entry}.md"
+        if entry.startswith("book/0") and page.exists():
+            headings = re.findall(r"^#{2,6} .*", page.read_text(encoding="utf-8"), re.M)
+            assert not headings, f"{entry} has section headings {headings}; use {{rubric}}"

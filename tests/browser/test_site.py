@@ -148,3 +148,16 @@ def test_captioned_figures_have_their_caption_as_alt_text(page):
             alt = image.get("alt", "")
             assert caption is None or (alt and not re.fullmatch(r"[0-9a-f]{32,}(\.png)?", alt)), (
                 f"{page}: a captioned figure's image has no alt text ({image.get('src')})")
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if re.match(r"notebooks/0[1-7][a-z]_", p)
+                                  and not p.startswith("notebooks/07c")])
+def test_a_notebooks_section_number_is_the_one_its_file_name_and_the_prose_use(page):
+    """notebooks/04a_… is section 4.1 of the numbered book, as the prose calls it."""
+    chapter, letter = int(page[10:12]), page[12]
+    soup = BeautifulSoup((SITE / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
+    number = soup.select_one("h1 .section-number")
+    assert number is not None, f"{page} has no section number"
+    expected = f"{chapter}.{ord(letter) - ord('a') + 1}."
+    assert number.get_text().strip() == expected, (
+        f"{page} is numbered {number.get_text().strip()} but the book calls it {expected}")
