@@ -34,6 +34,10 @@ TRUE_COLOR = "#d62728"
 PAGE_WIDTH = 7.0
 #: Dots per inch of every figure, in the notebook and on the site.
 DPI = 100
+#: How much wider than :data:`PAGE_WIDTH` the saved image may be, in inches, with the
+#: margin the notebook adds around a figure cropped to its ink: the site shows up to
+#: 720 px (7.2 in at :data:`DPI`) without shrinking the image noticeably.
+TIGHT_MARGIN = 0.2
 #: The smallest text a figure may carry, in points.
 MIN_FONT_SIZE = 9
 #: Diverging colour map for signed maps (filters, raw CAMs), always centred on zero.
@@ -148,6 +152,18 @@ def readability_problems(fig) -> list[str]:
     if fig.get_figwidth() > PAGE_WIDTH + 0.01:
         problems.append(f"the figure is {fig.get_figwidth():.2f} in wide; the page allows "
                         f"{PAGE_WIDTH} in")
+    else:
+        # The notebook saves the figure cropped to its ink, which grows past the figure
+        # when a label sticks out; allow what the site shows without shrinking it.
+        import matplotlib
+
+        fig.canvas.draw()
+        saved = (fig.get_tightbbox(fig.canvas.get_renderer()).width
+                 + 2 * matplotlib.rcParams["savefig.pad_inches"])
+        if saved > PAGE_WIDTH + TIGHT_MARGIN + 0.01:
+            problems.append(f"its labels stick out: saved, it is {saved:.2f} in wide; the page "
+                            f"shows {PAGE_WIDTH + TIGHT_MARGIN:g} in unshrunk (shorten or wrap "
+                            "a label)")
     for text in fig.findobj(lambda artist: hasattr(artist, "get_fontsize")
                             and hasattr(artist, "get_text")):
         if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_SIZE - 1e-6:
@@ -482,7 +498,9 @@ def layer_maps(
     if not maps:
         raise ValueError("layer_maps needs the maps of at least one layer")
     rows = list(maps.items())
-    fig, axes = panels(len(rows), channels + 1, width=width, title_space=0.45)
+    # The input column is wider, so that a layer's name fits above it.
+    fig, axes = panels(len(rows), channels + 1, width=width, title_space=0.45,
+                       gridspec_kw={"width_ratios": [1.5] + [1] * channels})
     for row, (name, layer_maps_) in enumerate(rows):
         layer_maps_ = np.asarray(layer_maps_)
         if layer_maps_.ndim != 3:

@@ -133,3 +133,16 @@ def test_glue_without_myst_nb_shows_the_figure_in_place(monkeypatch, capsys):
     glue("fig_test_colab", fig)
     assert shown == [fig] and "fig_test_colab =" not in capsys.readouterr().out
     assert not plt.fignum_exists(fig.number)
+
+
+def test_labels_that_stick_out_of_the_page_are_found():
+    fig, axes = plot.panels(1, 4)
+    for ax in axes.flat:
+        ax.imshow(np.zeros((8, 8)))
+        ax.set_title("a title much too long for its panel")
+    assert any("stick out" in problem for problem in plot.readability_problems(fig))
+    fig, axes = plot.panels(1, 4)
+    for ax in axes.flat:
+        ax.imshow(np.zeros((8, 8)))
+        ax.set_title("a title\nwrapped")
+    assert plot.readability_problems(fig) == []
