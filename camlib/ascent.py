@@ -32,7 +32,6 @@ import math
 import time
 from typing import NamedTuple
 
-import keras
 import numpy as np
 import tensorflow as tf
 
