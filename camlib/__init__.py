@@ -10,7 +10,10 @@ not pull in TensorFlow:
 - :mod:`camlib.ascent`: gradient ascent / activation maximisation
 - :mod:`camlib.cam`: CAM, Grad-CAM and the rest of the family
 - :mod:`camlib.localize`: boxes from a map, IoU, localization accuracy
-- :mod:`camlib.plot`: overlays, grids, boxes
+- :mod:`camlib.counterfactual`: lane scenes redrawn with one element removed, added or moved
+- :mod:`camlib.stats`: intervals across training seeds and across images
+- :mod:`camlib.seeds`: one training recipe under several seeds, cached like the zoo
+- :mod:`camlib.plot`: the book's figure standard, overlays, grids, colour bars, boxes
 - :mod:`camlib.widgets`: ipywidgets explorers
 - :mod:`camlib.notebook`: helpers every notebook shares (seeding, ``glue`` that works off-book)
 """
