@@ -25,7 +25,7 @@ in one run. The script prints:
   scaled to [0, 1], as the mean and the minimum over images.
 
 Where the two libraries define a method differently, the script says how, and also
-compares camlib with a ``GradientMethod`` subclass written to the peer's definition.
+compares camlib with a ``LayerMethod`` subclass written to the peer's definition.
 """
 
 import argparse
@@ -45,13 +45,13 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from camlib import cam, models  # noqa: E402
+from camlib import cam, methods, models  # noqa: E402
 
 LAYER = "conv_cam"
 METHODS = ("Grad-CAM", "Grad-CAM++", "Score-CAM")
 
 
-class PeerGradCAMPlusPlus(cam.GradientMethod):
+class PeerGradCAMPlusPlus(methods.LayerMethod):
     """Grad-CAM++ as tf-keras-vis 0.8 defines it: the paper's pixel weights α, divided by
     their sum over positions in each channel before they weight ReLU(gradient)."""
 
@@ -217,7 +217,7 @@ def main():
     mean_masks, low_masks = agreement(peer_masks, maps["Score-CAM"][1])
     print(f"\nGrad-CAM++: tf-keras-vis divides the pixel weights α by their sum over "
           f"positions in each channel;\n  camlib (like the paper and pytorch-grad-cam) "
-          f"does not. camlib's GradientMethod written to\n  the peer's definition agrees "
+          f"does not. camlib's LayerMethod written to\n  the peer's definition agrees "
           f"with tf-keras-vis: corr mean {mean:.4f}, min {low:.4f}.")
     print("Score-CAM: both weight channels by the class probability of the masked image; "
           "tf-keras-vis\n  upsamples the masks with scipy.ndimage.zoom (order 1), camlib "

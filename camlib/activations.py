@@ -29,19 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from camlib.cam import (
-    DEFAULT_BATCH_SIZE,
-    _capturing,
-    _check_images,
-    _check_model,
-    _compiled,
-    _find_layer,
-    _image_spec,
-    _path_of,
-    _Site,
-    _source,
-    conv_layer_names,
-)
+from camlib import graph
+from camlib.graph import DEFAULT_BATCH_SIZE, conv_layer_names
 
 __all__ = [
     "feature_maps",
@@ -65,21 +54,21 @@ def has_activation(layer):
 
 
 def _site(model, layer, pre_activation):
-    found = _find_layer(model, layer)
+    found = graph.find_layer(model, layer, allow_input=False)
     if not pre_activation:
-        return _Site(found, "output")
+        return graph.Site(found, "output")
     if not has_activation(found):
         raise ValueError(
-            f"Layer {_path_of(model, found)!r} has no activation of its own, so there "
+            f"Layer {graph.path_of(model, found)!r} has no activation of its own, so there "
             "is no pre-activation value to read; use pre_activation=False."
         )
-    return _Site(found, "logits")  # the layer's output with its activation switched off
+    return graph.Site(found, "logits")  # the layer's output with its activation switched off
 
 
 def _make_pass(model_ref, sites, spec):
     @tf.function(input_signature=[spec])
     def run(images):
-        with _capturing(sites) as captured:
+        with graph.capturing(sites) as captured:
             model_ref()(images, training=False)
         missing = [site.layer.name for site in sites if site not in captured]
         if missing:
@@ -90,10 +79,9 @@ def _make_pass(model_ref, sites, spec):
 
 
 def _run(model, images, sites, batch_size):
-    key = ("feature_maps",) + tuple((_path_of(model, s.layer), s.where) for s in sites)
-    run = _compiled(model, key, lambda ref: _make_pass(ref, sites, _image_spec(model)))
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    key = ("feature_maps",) + tuple((graph.path_of(model, s.layer), s.where) for s in sites)
+    run = graph.compiled(model, key, lambda ref: _make_pass(ref, sites, graph.image_spec(model)))
+    batch_size = graph.check_batch_size(batch_size)
     chunks = [
         run(images[start : start + int(batch_size)])
         for start in range(0, len(images), int(batch_size))
@@ -135,13 +123,13 @@ def feature_maps(
         >>> {name: m.shape for name, m in maps.items()}           # doctest: +SKIP
         {'block1_conv1': (4, 64, 64, 8), 'conv_cam': (4, 4, 4, 128)}
     """
-    _check_model(model)
+    graph.check_model(model, classifier=False)
     single = isinstance(layers, (str, keras.layers.Layer))
     wanted = [layers] if single else list(layers)
     if not wanted:
         raise ValueError("layers is empty; name at least one layer.")
     sites = [_site(model, layer, pre_activation) for layer in wanted]
-    images = _check_images(model, images)
+    images = graph.check_images(model, images)
     if pre_activation:
         outputs = [_run(model, images, [site], batch_size)[0] for site in sites]
     else:
@@ -149,7 +137,7 @@ def feature_maps(
     if single:
         return outputs[0]
     keys = [
-        layer if isinstance(layer, str) else _path_of(model, layer) for layer in wanted
+        layer if isinstance(layer, str) else graph.path_of(model, layer) for layer in wanted
     ]
     return dict(zip(keys, outputs))
 
@@ -194,11 +182,11 @@ def receptive_field(model, layer):
         >>> receptive_field(model, "block5_conv3")                # doctest: +SKIP
         (196, 16)
     """
-    target = _find_layer(model, layer)
+    target = graph.find_layer(model, layer)
     chain = [target]
-    tensor = _source(target.output)[1] if target.output is not None else None
+    tensor = graph.source(target.output)[1] if target.output is not None else None
     while tensor is not None:
-        previous, tensor = _source(tensor)
+        previous, tensor = graph.source(tensor)
         if previous is None:
             break
         chain.append(previous)
@@ -217,11 +205,11 @@ def filter_weights(model, layer):
         >>> filter_weights(model, "block1_conv1").shape                # doctest: +SKIP
         (3, 3, 3, 8)
     """
-    found = _find_layer(model, layer)
+    found = graph.find_layer(model, layer)
     kernel = getattr(found, "kernel", None)
     if kernel is None or len(kernel.shape) != 4:
         raise ValueError(
-            f"Layer {_path_of(model, found)!r} has no 2-D convolution kernel. "
+            f"Layer {graph.path_of(model, found)!r} has no 2-D convolution kernel. "
             f"Convolution layers: {conv_layer_names(model)}."
         )
     return np.asarray(keras.ops.convert_to_numpy(kernel), dtype=np.float32)

@@ -35,16 +35,8 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from camlib import graph
 from camlib.activations import has_activation
-from camlib.cam import (
-    _SQUASHING,
-    _capturing,
-    _check_model,
-    _compiled,
-    _find_layer,
-    _path_of,
-    _Site,
-)
 
 __all__ = [
     "maximize",
@@ -224,7 +216,7 @@ def _make_passes(model_ref, site, activation, parameterization, transforms, para
     scalar = tf.TensorSpec([], tf.int32)
 
     def objective(images, channels, use_pre):
-        with _capturing([site]) as captured:
+        with graph.capturing([site]) as captured:
             model_ref()(images, training=False)
         return _objective(
             tf.cast(captured[site], tf.float32), channels, use_pre, activation
@@ -258,7 +250,7 @@ def _make_passes(model_ref, site, activation, parameterization, transforms, para
     def measure(params, channels):
         """Pre- and post-activation objective, and the largest post-activation value."""
         images = parameterization.image(params)
-        with _capturing([site]) as captured:
+        with graph.capturing([site]) as captured:
             model_ref()(images, training=False)
         values = tf.cast(captured[site], tf.float32)
         n = tf.shape(channels)[0]
@@ -324,11 +316,11 @@ def _layer_width(model, layer):
         shape = tuple(layer.output.shape)
     except (AttributeError, ValueError):
         raise ValueError(
-            f"Layer {_path_of(model, layer)!r} has no known output shape."
+            f"Layer {graph.path_of(model, layer)!r} has no known output shape."
         ) from None
     if len(shape) not in (2, 4):
         raise ValueError(
-            f"Layer {_path_of(model, layer)!r} outputs shape {shape}; gradient ascent "
+            f"Layer {graph.path_of(model, layer)!r} outputs shape {shape}; gradient ascent "
             "needs a feature map (N, h, w, K) or a vector (N, K)."
         )
     return shape[-1]
@@ -346,7 +338,7 @@ def _check_channels(model, layer, channels):
     bad = picked[(picked < 0) | (picked >= n_channels)]
     if bad.size:
         raise ValueError(
-            f"channels {bad.tolist()} out of range: layer {_path_of(model, layer)!r} has "
+            f"channels {bad.tolist()} out of range: layer {graph.path_of(model, layer)!r} has "
             f"{n_channels} channels, valid indices are 0..{n_channels - 1}."
         )
     return picked.astype(np.int32)
@@ -440,8 +432,8 @@ def maximize(
         ...                   parameterization="fourier",
         ...                   transforms=True)                     # doctest: +SKIP
     """
-    _check_model(model)
-    target = _find_layer(model, layer)
+    graph.check_model(model, classifier=False)
+    target = graph.find_layer(model, layer, allow_input=False)
     channels = _check_channels(model, target, channels)
     if parameterization not in ("pixel", "fourier"):
         raise ValueError(
@@ -453,20 +445,24 @@ def maximize(
         transforms = DEFAULT_TRANSFORMS
     if transforms is not None and not isinstance(transforms, Transforms):
         raise ValueError("transforms must be None, True or a camlib.ascent.Transforms.")
-    if int(steps) < 1 or int(batch_size) < 1 or not learning_rate > 0:
-        raise ValueError("steps and batch_size must be >= 1 and learning_rate > 0.")
+    steps = graph.check_batch_size(steps, "steps")
+    batch_size = graph.check_batch_size(batch_size)
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not (
+        math.isfinite(learning_rate) and learning_rate > 0
+    ):
+        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}.")
     height, width, depth = _image_shape(model, size)
 
-    squashing = getattr(getattr(target, "activation", None), "__name__", "") in _SQUASHING
+    squashing = getattr(getattr(target, "activation", None), "__name__", "") in graph.SQUASHING
     if has_activation(target):
-        site, activation = _Site(target, "logits"), target.activation
+        site, activation = graph.Site(target, "logits"), target.activation
     elif pre_activation:
         raise ValueError(
-            f"Layer {_path_of(model, target)!r} has no activation of its own, so there "
+            f"Layer {graph.path_of(model, target)!r} has no activation of its own, so there "
             "is no pre-activation value; use pre_activation=False."
         )
     else:
-        site, activation = _Site(target, "output"), None
+        site, activation = graph.Site(target, "output"), None
     if squashing:
         activation = None  # a class score: always before softmax or sigmoid
 
@@ -474,13 +470,13 @@ def maximize(
     param_shape = image.spectrum_shape if parameterization == "fourier" else image.shape
     key = (
         "ascent",
-        _path_of(model, target),
+        graph.path_of(model, target),
         site.where,
         parameterization,
         (height, width),
         None if transforms is None else tuple(transforms),
     )
-    step, measure = _compiled(
+    step, measure = graph.compiled(
         model,
         key,
         lambda ref: _make_passes(ref, site, activation, image, transforms, param_shape),
@@ -497,7 +493,7 @@ def maximize(
     dead = ~use_pre & (start_peak <= 0)
     if dead.any():
         if on_dead == "raise":
-            where = _path_of(model, target)
+            where = graph.path_of(model, target)
             raise DeadChannelError(
                 f"Channels {channels[dead].tolist()} of layer {where!r} "
                 "are zero after the ReLU everywhere on the starting image, so their "
@@ -510,7 +506,7 @@ def maximize(
     n_chunks = math.ceil(len(channels) / int(batch_size))
     progress_bar = _Progress(
         int(steps) * n_chunks,
-        f"{_path_of(model, target)}, {len(channels)} channels",
+        f"{graph.path_of(model, target)}, {len(channels)} channels",
         progress,
     )
     history = np.zeros((int(steps), len(channels)), np.float32)

@@ -102,7 +102,7 @@ def boxes_from_maps(maps, threshold=0.2, *, image_size=None):
     """One box per map, as an int array (N, 4) of ``(x0, y0, x1, y1)``.
 
     With ``image_size=(H, W)`` each map is first upsampled to the image with
-    :func:`camlib.cam.upsample` (bilinear), so the boxes are in image pixels; otherwise
+    :func:`camlib.maps.upsample` (bilinear), so the boxes are in image pixels; otherwise
     they are in the map's own grid.
 
     Example:
@@ -110,7 +110,7 @@ def boxes_from_maps(maps, threshold=0.2, *, image_size=None):
     """
     maps = _as_batch(maps)
     if image_size is not None:
-        from camlib.cam import upsample
+        from camlib.maps import upsample
 
         maps = upsample(maps, image_size)
     return np.array([box_from_map(m, threshold) for m in maps], dtype=np.int64).reshape(-1, 4)
@@ -195,7 +195,7 @@ def threshold_sweep(maps, true_boxes, thresholds, iou_threshold=0.5, image_size=
     """
     maps = _as_batch(maps)
     if image_size is not None:
-        from camlib.cam import upsample
+        from camlib.maps import upsample
 
         maps = upsample(maps, image_size)
     return np.array([localization_accuracy(maps, true_boxes, t, iou_threshold) for t in thresholds])

@@ -13,7 +13,7 @@ Two kinds of measure:
   the top of the model and measures how much the maps change.
 
 Conventions: maps are (N, h, w) arrays at any resolution; they are upsampled
-bilinearly to the image (:func:`camlib.cam.upsample`) wherever image pixels are needed.
+bilinearly to the image (:func:`camlib.maps.upsample`) wherever image pixels are needed.
 Boxes are ``(x0, y0, x1, y1)`` in image pixels with x1, y1 exclusive, as in
 :mod:`camlib.localize`. Every function checks its inputs and says what is wrong.
 
@@ -81,7 +81,7 @@ def _size(image_size, maps):
 def _upsampled(maps, size):
     if tuple(maps.shape[1:3]) == tuple(size):
         return maps
-    from camlib.cam import upsample
+    from camlib.maps import upsample
 
     return upsample(maps, size)
 
@@ -265,7 +265,7 @@ def pixel_ranks(maps, seed=0):
 
 def _curves(model, images, maps, class_index, steps, baseline, score, batch_size, seed,
             insert):
-    from camlib import cam
+    from camlib import graph
 
     images = _check_images(images)
     maps = _check_maps(maps)
@@ -280,9 +280,9 @@ def _curves(model, images, maps, class_index, steps, baseline, score, batch_size
     steps, size = int(steps), images.shape[1:3]
     base = baseline_images(images, baseline)
     if class_index is None:
-        classes = cam.logits(model, images, batch_size=batch_size).argmax(axis=1)
+        classes = graph.logits(model, images, batch_size=batch_size).argmax(axis=1)
     else:
-        classes = cam._check_classes(model, class_index, len(images))
+        classes = graph.check_classes(model, class_index, len(images))
     ranks = pixel_ranks(_upsampled(maps, size), seed)
     counts = np.round(np.linspace(0, size[0] * size[1], steps + 1)).astype(np.int64)
     per_group = max(1, int(batch_size) // (steps + 1))
@@ -292,7 +292,7 @@ def _curves(model, images, maps, class_index, steps, baseline, score, batch_size
         switched = ranks[group, None] < counts[None, :, None, None]  # (g, S, H, W)
         first, second = (base, images) if insert else (images, base)
         variants = np.where(switched[..., None], second[group, None], first[group, None])
-        values = cam.logits(model, variants.reshape(-1, *images.shape[1:]),
+        values = graph.logits(model, variants.reshape(-1, *images.shape[1:]),
                             batch_size=batch_size).astype(np.float64)
         if score == "probability":
             values = np.exp(values - values.max(axis=1, keepdims=True))
@@ -453,11 +453,11 @@ def sanity_check(method, model, images, class_index=None, *, layers=1, seed=0, m
         0.05
         >>> sanity_check(grad_cam, model, x, layers=[1, 2, 3]).mean(axis=1)  # doctest: +SKIP
     """
-    from camlib import cam
+    from camlib import graph
 
     images = _check_images(images)
     if class_index is None:
-        class_index = cam.logits(model, images).argmax(axis=1)
+        class_index = graph.logits(model, images).argmax(axis=1)
     before = method(model, images, class_index, **kwargs) if maps is None else maps
     before = _check_maps(before)
     if len(before) != len(images):
@@ -500,13 +500,13 @@ def evaluate(method, model, images, boxes, class_index=None, *, threshold=0.2,
     """
     import time
 
-    from camlib import cam
+    from camlib import graph
 
     images = _check_images(images)
     size = images.shape[1:3]
     boxes = _check_boxes(boxes, len(images), size)
     if class_index is None:
-        class_index = cam.logits(model, images, batch_size=batch_size).argmax(axis=1)
+        class_index = graph.logits(model, images, batch_size=batch_size).argmax(axis=1)
     method(model, images[:2], np.broadcast_to(class_index, len(images))[:2], **kwargs)
     runs, spent = [], 0.0
     while not runs or (spent < 1.0 and len(runs) < 5):

@@ -438,7 +438,7 @@ def method_grid(images: np.ndarray, maps: dict, *, boxes=None, row_titles: Seque
     >>> len(fig.axes)  # 2 × 2 panels and the colour bar
     5
     """
-    from camlib.cam import normalize, upsample
+    from camlib.maps import normalize, upsample
 
     images = np.asarray(images)
     if not maps:

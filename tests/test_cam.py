@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from camlib import cam as C  # noqa: E402
+from camlib import graph  # noqa: E402
 from builders import nested_twin
 
 SIZE, CLASSES = 12, 4
@@ -186,15 +187,15 @@ def test_saliency_is_the_pre_softmax_pixel_gradient():
 
 
 def test_a_new_method_only_defines_how_to_combine():
-    class ActivationTimesGradient(C.GradientMethod):
+    class ActivationTimesGradient(C.LayerMethod):
         def combine(self, activations, grads):
             return tf.reduce_sum(activations * grads, axis=-1)
 
-    class MeanGradient(C.GradientMethod):
+    class MeanGradient(C.LayerMethod):
         def weights(self, activations, grads):
             return tf.reduce_mean(grads, axis=(1, 2))
 
-    class PowerOfGradient(C.GradientMethod):
+    class PowerOfGradient(C.LayerMethod):
         def __init__(self, power):
             self.power = power
 
@@ -229,14 +230,14 @@ def test_compiled_functions_are_cached_and_not_retraced():
     model, x = gap_model(13), images(7, 13)
     C.cam(model, x)
     C.grad_cam(model, x)
-    functions = dict(C._CACHE[model])
+    functions = dict(graph._CACHE[model])
     assert len(functions) == 2
     C.cam(model, x[:3], class_index=1)
     C.grad_cam(model, x, class_index=2, batch_size=4)  # chunks of 4 and 3
-    assert C._CACHE[model] == functions
+    assert graph._CACHE[model] == functions
     assert [f.experimental_get_tracing_count() for f in functions.values()] == [1, 1]
     C.grad_cam(model, x, layer="c1")
-    assert len(C._CACHE[model]) == 3
+    assert len(graph._CACHE[model]) == 3
 
 
 def test_the_cache_does_not_keep_a_model_alive():
@@ -530,8 +531,11 @@ def test_the_registry_names_every_method_and_each_takes_the_same_arguments():
                                "Saliency", "SmoothGrad", "Occlusion"]
     model, x = gap_model(29), images(2, 29)
     for name, method in C.METHODS.items():
-        kwargs = {"patch": 6, "stride": 6} if name == "Occlusion" else {}
-        assert method(model, x, 1, **kwargs).shape[0] == 2
+        if name == "Occlusion":
+            method = C.Occlusion(patch=6, stride=6)
+        on_pixels = getattr(method, "on_pixels", False)
+        assert method(model, x, 1).shape[0] == 2
+        assert method(model, x, 1).shape[1:] == ((SIZE, SIZE) if on_pixels else (6, 6))
 
 
 def test_logits_are_the_pre_softmax_scores():
@@ -545,7 +549,8 @@ def test_logits_are_the_pre_softmax_scores():
         (lambda: C.ScoreCAM("softmax"), "weighting"),
         (lambda: C.SmoothGrad(samples=0), "samples"),
         (lambda: C.SmoothGrad(noise_level=-1), "noise_level"),
-        (lambda: C.Occlusion(patch=0), "patch and stride"),
+        (lambda: C.Occlusion(patch=0), "patch must be a whole number"),
+        (lambda: C.Occlusion(patch=4, stride=5), "stride=5 is larger than patch=4"),
         (lambda: C.Occlusion(fill="grey"), "fill"),
         (lambda: C.Occlusion(score="rank"), "score"),
     ],
@@ -559,5 +564,5 @@ def test_pixel_methods_refuse_a_layer_and_occlusion_a_patch_too_big():
     model = gap_model(31)
     with pytest.raises(ValueError, match="input pixels"):
         C.SmoothGrad()(model, images(1), layer="c1")
-    with pytest.raises(ValueError, match="larger than the 12×12 image"):
+    with pytest.raises(ValueError, match="larger than the image side 12"):
         C.occlusion(model, images(1), patch=13)
