@@ -48,7 +48,8 @@ _POOLING_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
 
 def has_activation(layer):
     """True if ``layer`` applies its own activation (a Conv2D or Dense with
-    ``activation=``), so that the value *before* the activation can be read."""
+    ``activation=``), so that the value *before* the activation can be read.
+    """
     activation = getattr(layer, "activation", None)
     return activation is not None and getattr(activation, "__name__", "") != "linear"
 

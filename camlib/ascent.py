@@ -73,8 +73,11 @@ DEFAULT_TRANSFORMS = Transforms()
 
 
 class DeadChannelError(ValueError):
-    """A requested channel is zero after its ReLU everywhere on the starting image, so
-    gradient ascent cannot move it."""
+    """A channel that gradient ascent cannot move.
+
+    The channel is zero after its ReLU everywhere on the starting image, so no gradient
+    reaches it.
+    """
 
 
 class AscentResult(NamedTuple):
@@ -102,6 +105,7 @@ class AscentResult(NamedTuple):
 
     @property
     def gain(self):
+        """Each channel's final activation divided by its activation at the start."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.activation / self.start_activation
 
@@ -136,8 +140,11 @@ class _Pixels:
 
 
 class _Fourier:
-    """Lucid's decorrelated image: Fourier coefficients scaled by 1/frequency, colours in
-    a decorrelated basis, then a sigmoid into [0, 1]."""
+    """Lucid's decorrelated image parameterization.
+
+    Fourier coefficients are scaled by 1/frequency, colours live in a decorrelated
+    basis, and a sigmoid maps the result into [0, 1].
+    """
 
     def __init__(self, height, width, channels, decay=1.0):
         self.height, self.width, self.channels = height, width, channels
@@ -564,8 +571,10 @@ def _measure_in_batches(measure, params, channels, batch_size):
 
 
 def _power_spectrum(images):
-    """Each image's power per 2-D frequency, channel means removed, and the radial
-    frequency (cycles per pixel) of every coefficient."""
+    """Each image's power per 2-D frequency, and each coefficient's radial frequency.
+
+    Channel means are removed first; frequencies are in cycles per pixel.
+    """
     images = np.asarray(images, dtype=np.float64)
     if images.ndim == 3:
         images = images[None]

@@ -47,17 +47,11 @@ _FROM_METHODS = (
     "saliency", "smooth_grad", "occlusion",
 )
 
-__all__ = [
-    "cam",
-    "find_cam_head",
-    "CamHead",
-    "DEFAULT_BATCH_SIZE",
-    "conv_layer_names",
-    "logits",
-    "upsample",
-    "normalize",
-    *_FROM_METHODS,
-]
+# Only CAM's own names: the re-exported ones are documented where they are defined.
+__all__ = ["cam", "find_cam_head", "CamHead"]
+
+# Importing these here keeps ``cam.upsample`` and friends working for the notebooks.
+_REEXPORTED = (DEFAULT_BATCH_SIZE, conv_layer_names, logits, normalize, upsample)
 
 
 def __getattr__(name):
@@ -73,8 +67,13 @@ def __dir__():
 
 
 class CamHead(NamedTuple):
-    """Where a CAM model's head sits: ``pooling`` averages the symbolic ``features``
-    tensor (the last feature map), ``dense`` turns the pooled vector into class scores."""
+    """Where a CAM model's head sits.
+
+    Attributes:
+        pooling: the layer that averages ``features`` over the positions.
+        dense: the Dense layer that turns the pooled vector into class scores.
+        features: the symbolic tensor of the last feature map, the f_k of CAM.
+    """
 
     pooling: keras.layers.Layer
     dense: keras.layers.Dense
@@ -137,14 +136,20 @@ def find_cam_head(model):
 
 def _make_cam_pass(model_ref, head, spec):
     site = graph.Site(head.pooling, "input")
+    score_site = graph.score_site(model_ref()).site
+    sites = [site] + ([score_site] if score_site is not None else [])
 
     @tf.function(input_signature=[spec, tf.TensorSpec([None], tf.int32)])
     def run(images, classes):
-        with graph.capturing([site]) as captured:
-            scores = model_ref()(images, training=False)
+        with graph.capturing(sites) as captured:
+            outputs = model_ref()(images, training=False)
+        scores = captured[score_site] if score_site is not None else outputs
+        scores = graph.two_class_scores(tf.cast(scores, tf.float32))
         classes = graph.chosen_classes(scores, classes)
         features = tf.cast(captured[site], tf.float32)
-        class_weights = tf.gather(tf.cast(head.dense.kernel, tf.float32), classes, axis=1)
+        # A one-unit head is two classes, -S and S (see camlib.graph): weights -w and w.
+        kernel = graph.two_class_scores(tf.cast(head.dense.kernel, tf.float32))
+        class_weights = tf.gather(kernel, classes, axis=1)
         return tf.einsum("nhwk,kn->nhw", features, class_weights)
 
     return run

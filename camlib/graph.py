@@ -19,6 +19,12 @@ watched by the gradient tape). This works the same for Sequential, functional an
 models (a backbone model used as a layer), where rebuilding
 ``keras.Model(model.inputs, [model.get_layer(name).output, model.output])`` fails.
 
+**Binary models.** A one-unit sigmoid head (the slides' lane-change network is one) is
+treated as two classes: class 1 has the score ``S`` of the unit and class 0 the score
+``-S``, so that ``class_index=None`` explains the predicted class (1 when ``S > 0``),
+class 0 is explained by its own evidence, and the probabilities are ``sigmoid(±S)``.
+:func:`n_classes` is then 2, and :func:`logits` returns (N, 2).
+
 Error messages are ValueError sentences that say what was wrong and how to fix it.
 """
 
@@ -51,6 +57,8 @@ __all__ = [
     "feature_map_site",
     "not_a_feature_map",
     "score_site",
+    "n_classes",
+    "two_class_scores",
     "capturing",
     "compiled",
     "image_spec",
@@ -280,28 +288,46 @@ def score_site(model):
         A :class:`ScoreSite`.
     """
     last, _ = source(model.outputs[0])
+    one_unit = tuple(model.outputs[0].shape)[-1] == 1
     if isinstance(last, keras.layers.Softmax):
         return ScoreSite(Site(last, "input"), "softmax", False)
     name = activation_name(last) if last is not None else ""
     if isinstance(last, keras.layers.Activation) and name in SQUASHING:
-        return ScoreSite(Site(last, "input"), name, False)
+        return ScoreSite(Site(last, "input"), "sigmoid" if one_unit else name, False)
     if last is not None and name in SQUASHING:
-        return ScoreSite(Site(last, "logits"), name, False)
+        return ScoreSite(Site(last, "logits"), "sigmoid" if one_unit else name, False)
     opaque = isinstance(last, keras.layers.Lambda) or (
         isinstance(last, keras.Model) and not getattr(last, "outputs", None)
     )
-    return ScoreSite(None, None, opaque)
+    return ScoreSite(None, "sigmoid" if one_unit else None, opaque)
+
+
+def n_classes(model):
+    """The number of classes a map can explain: the output units, or 2 for one unit."""
+    units = tuple(model.outputs[0].shape)[-1]
+    return 2 if units == 1 else units
+
+
+def two_class_scores(scores):
+    """Scores (M, 1) of a one-unit head as two classes ``(-S, S)``; others unchanged.
+
+    Works on TensorFlow tensors inside traced code.
+    """
+    if scores.shape[-1] == 1:
+        return tf.concat([-scores, scores], axis=-1)
+    return scores
 
 
 def probabilities(scores, squashing):
     """Class probabilities from pre-softmax ``scores`` (M, classes), in TensorFlow.
 
-    A sigmoid head (or a single output unit) gives ``sigmoid(score)``: the probability
-    of the positive class. Otherwise a softmax over the classes. This is what makes the
-    probability-based methods meaningful for a binary (one-unit) classifier, where a
-    softmax over one score is always 1.
+    A sigmoid head gives ``sigmoid(score)`` for each class; for a one-unit head, whose
+    scores are ``(-S, S)`` (see :func:`two_class_scores`), that is ``1 - p`` and ``p``.
+    Otherwise a softmax over the classes. This is what makes the probability-based
+    methods meaningful for a binary classifier, where a softmax over one score is
+    always 1.
     """
-    if squashing == "sigmoid" or scores.shape[-1] == 1:
+    if squashing == "sigmoid":
         return tf.sigmoid(scores)
     return tf.nn.softmax(scores, axis=-1)
 
@@ -441,7 +467,7 @@ def score_function(model_ref):
     def scores(inputs):
         with capturing(sites) as captured:
             outputs = model_ref()(inputs, training=False)
-        return tf.cast(captured[found.site] if sites else outputs, tf.float32)
+        return two_class_scores(tf.cast(captured[found.site] if sites else outputs, tf.float32))
 
     return scores
 
@@ -620,7 +646,7 @@ def check_classes(model, class_index, n):
     Raises:
         ValueError: not whole numbers, the wrong length, or out of the model's range.
     """
-    n_classes = tuple(model.outputs[0].shape)[-1]
+    n_classes_ = n_classes(model)
     if class_index is None:
         return np.full(n, -1, np.int32)
     if isinstance(class_index, (str, bytes)):
@@ -644,11 +670,11 @@ def check_classes(model, class_index, n):
             f"image (shape ({n},))."
         )
     classes = classes.astype(np.int64)
-    if n_classes is not None and np.any((classes < 0) | (classes >= n_classes)):
-        bad = classes[(classes < 0) | (classes >= n_classes)]
+    if n_classes_ is not None and np.any((classes < 0) | (classes >= n_classes_)):
+        bad = classes[(classes < 0) | (classes >= n_classes_)]
         raise ValueError(
             f"class_index {bad.tolist()} out of range: model {model.name!r} has "
-            f"{n_classes} classes, valid indices are 0..{n_classes - 1}."
+            f"{n_classes_} classes, valid indices are 0..{n_classes_ - 1}."
         )
     return classes.astype(np.int32)
 
@@ -689,6 +715,8 @@ def run_batched(run, images, classes, batch_size, *extra):
 
 def logits(model, images, *, batch_size=DEFAULT_BATCH_SIZE):
     """The class scores before softmax (N, classes) that every map explains.
+
+    For a one-unit head these are ``(-S, S)``, two classes (see the module docstring).
 
     A final Dense's softmax/sigmoid is switched off and a final softmax ``Activation`` is
     skipped, exactly as in the maps.

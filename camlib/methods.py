@@ -22,9 +22,8 @@ signature, so that :data:`METHODS` holds every map.
 
 Conventions (as in :mod:`camlib.cam`): maps are float32 (N, h, w) at the resolution of
 the captured layer; ``class_index=None`` is each image's predicted class; the class
-score is taken **before** softmax or sigmoid. A one-unit (binary) head has the single
-class 0, the score of the positive class; its probability is the sigmoid of that score
-(see :func:`camlib.graph.probabilities`).
+score is taken **before** softmax or sigmoid. A one-unit (binary) head has two classes:
+1 with the unit's score ``S`` and 0 with ``-S`` (see :mod:`camlib.graph`).
 
 Example:
     >>> maps = METHODS["Grad-CAM"](model, images)                # doctest: +SKIP
@@ -133,6 +132,8 @@ class MapMethod:
     name = None
     #: True for methods on the input pixels, which take no ``layer``.
     on_pixels = False
+    #: Whether the method differentiates the class score (a backward pass).
+    uses_gradients = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -217,12 +218,21 @@ class LayerMethod(MapMethod):
     Grad-CAM form. Or override :meth:`combine` to return the (N, h, w) maps directly.
     Both receive TensorFlow tensors and are compiled into the pass.
 
+    The score ``S`` is the class score before softmax. A subclass may set the instance
+    attribute ``score = "probability"`` to differentiate the class probability instead
+    (see :func:`camlib.graph.probabilities`); :class:`GradCAM` offers that to show what
+    the softmax changes.
+
     Example:
         >>> class ActivationTimesGradient(LayerMethod):
         ...     def combine(self, activations, grads):
         ...         return tf.reduce_sum(activations * grads, axis=-1)
         >>> maps = ActivationTimesGradient()(model, images)   # doctest: +SKIP
     """
+
+    uses_gradients = True
+    #: ``"logit"`` (the score before softmax) or ``"probability"``.
+    score = "logit"
 
     def weights(self, activations, grads):
         """Per-channel weights (N, K) from activations and gradients (N, h, w, K)."""
@@ -238,6 +248,7 @@ class LayerMethod(MapMethod):
         score_site = found.site
         watch_images = graph.is_input_layer(site.layer)
         sites = ([] if watch_images else [site]) + ([score_site] if score_site else [])
+        of_probability = self.score == "probability"
 
         @tf.function(
             input_signature=[spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)]
@@ -249,8 +260,11 @@ class LayerMethod(MapMethod):
                 with graph.capturing(sites, tape) as captured:
                     outputs = model_ref()(images, training=False)
                 scores = captured[score_site] if score_site else outputs
+                scores = graph.two_class_scores(tf.cast(scores, tf.float32))
                 classes = graph.chosen_classes(scores, classes)
-                score = tf.gather(tf.cast(scores, tf.float32), classes, batch_dims=1)
+                if of_probability:
+                    scores = graph.probabilities(scores, found.squashing)
+                score = tf.gather(scores, classes, batch_dims=1)
             activations = _captured(site, captured, images, model_ref())
             grads = tape.gradient(score, activations)
             if grads is None:
@@ -315,6 +329,7 @@ class ProbeMethod(MapMethod):
             with graph.capturing(sites) as captured:
                 outputs = model_ref()(images, training=False)
             scores = captured[score_site] if score_site else outputs
+            scores = graph.two_class_scores(tf.cast(scores, tf.float32))
             classes = graph.chosen_classes(scores, classes)
             activations = _captured(site, captured, images, model_ref())
             probe = Probe(tf.cast(activations, tf.float32), images, classes, budget,
@@ -335,8 +350,11 @@ def _safe_divide(numerator, denominator):
 
 
 def _in_chunks(total, chunk, body):
-    """``body(start, stop)`` → (n, stop - start) for consecutive chunks of ``range(total)``,
-    run in a graph loop (one model call per chunk); the results joined to (n, total)."""
+    """Run ``body`` over consecutive chunks of ``range(total)`` in a graph loop.
+
+    ``body(start, stop)`` returns (n, stop - start), with one model call per chunk; the
+    results are joined to (n, total).
+    """
     chunk = tf.maximum(chunk, 1)
     parts = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False)
 
@@ -393,13 +411,25 @@ class GradCAM(LayerMethod):
     On a GAP → Dense model with the default layer this equals
     ``relu(cam(model, images)) / (h * w)``.
 
+    Args:
+        score: ``"logit"`` (default, the score before softmax) or ``"probability"``:
+            the gradient of the softmax probability, which mixes in the other classes
+            and vanishes when the model is sure (chapters 6.2 and 7.1 show this).
+
     Example:
         >>> maps = GradCAM()(model, images, layer="backbone/conv3")  # doctest: +SKIP
+        >>> faded = GradCAM(score="probability")(model, images)      # doctest: +SKIP
     """
 
     name = "Grad-CAM"
 
+    def __init__(self, score="logit"):
+        if score not in ("logit", "probability"):
+            raise ValueError(f'score must be "logit" or "probability", got {score!r}.')
+        self.score = score
+
     def weights(self, activations, grads):
+        """α_k: the gradient averaged over the positions."""
         return tf.reduce_mean(grads, axis=(1, 2))
 
 
@@ -422,6 +452,7 @@ class GradCAMPlusPlus(LayerMethod):
     name = "Grad-CAM++"
 
     def weights(self, activations, grads):
+        """Σ_xy α_k(x, y) ReLU(g), with the closed-form α of the class docstring."""
         squared = grads**2
         total = tf.reduce_sum(activations, axis=(1, 2), keepdims=True)
         alpha = _safe_divide(squared, 2.0 * squared + total * squared * grads)
@@ -443,6 +474,7 @@ class LayerCAM(LayerMethod):
     name = "LayerCAM"
 
     def combine(self, activations, grads):
+        """ReLU of the positive gradients times the activations, summed over channels."""
         return tf.nn.relu(tf.reduce_sum(tf.nn.relu(grads) * activations, axis=-1))
 
 
@@ -451,8 +483,10 @@ SCORE_WEIGHTINGS = ("probability", "channel-softmax")
 
 
 class ScoreCAM(ProbeMethod):
-    """Score-CAM (Wang et al., 2020): weight each channel by the score of the image seen
-    through that channel's mask. No gradients.
+    """Score-CAM (Wang et al., 2020): channels weighted by the score of masked images.
+
+    Each channel's weight is the score of the image seen through that channel's mask.
+    No gradients are taken.
 
     Each activation map A_k is scaled to [0, 1] at the layer's resolution, resized
     bilinearly to the image and multiplied into it; the model scores the masked image.
@@ -481,18 +515,23 @@ class ScoreCAM(ProbeMethod):
         self.weighting = weighting
 
     def inputs_per_image(self, model, site):
+        """One masked image per channel of the layer."""
         channels = _site_channels(site)
         return channels if channels else 1
 
     def masks(self, activations, size):
-        """Masks (n, H, W, c) from activation maps (n, h, w, c): each map scaled to
-        [0, 1] (a constant map gives zeros), then resized bilinearly to the image."""
+        """Masks (n, H, W, c) from activation maps (n, h, w, c).
+
+        Each map is scaled to [0, 1] (a constant map gives zeros), then resized
+        bilinearly to the image.
+        """
         low = tf.reduce_min(activations, axis=(1, 2), keepdims=True)
         high = tf.reduce_max(activations, axis=(1, 2), keepdims=True)
         scaled = _safe_divide(activations - low, high - low)
         return tf.image.resize(scaled, size, method="bilinear")
 
     def explain(self, probe):
+        """ReLU(Σ_k weight_k A_k), the weights from the masked images' scores."""
         activations, images, classes = probe.activations, probe.images, probe.classes
         n = tf.shape(images)[0]
         channels = tf.shape(activations)[-1]
@@ -523,6 +562,7 @@ class Saliency(LayerMethod):
     on_pixels = True
 
     def combine(self, activations, grads):
+        """The largest ``|dS/dpixel|`` over the colour channels."""
         return tf.reduce_max(tf.abs(grads), axis=-1)
 
 
@@ -542,6 +582,7 @@ class SmoothGrad(ProbeMethod):
 
     name = "SmoothGrad"
     on_pixels = True
+    uses_gradients = True  # of each noisy copy, inside explain
 
     def __init__(self, samples=25, noise_level=0.15, seed=0):
         self.samples = _check_whole(samples, "samples", 1)
@@ -549,9 +590,11 @@ class SmoothGrad(ProbeMethod):
         self.seed = _check_whole(seed, "seed", 0)
 
     def inputs_per_image(self, model, site):
+        """One noisy copy per sample."""
         return self.samples
 
     def explain(self, probe):
+        """The mean over noisy copies of the saliency map."""
         images, classes = probe.images, probe.classes
         shape = tuple(images.shape[1:])
         noise = np.random.default_rng(self.seed).standard_normal((self.samples, *shape))
@@ -578,8 +621,10 @@ class SmoothGrad(ProbeMethod):
 
 
 class Occlusion(ProbeMethod):
-    """Occlusion sensitivity (Zeiler & Fergus, 2014): how much the class score drops when
-    a square patch of the image is covered.
+    """Occlusion sensitivity (Zeiler & Fergus, 2014): the score's drop under a patch.
+
+    The map says how much the class score drops when a square patch of the image is
+    covered.
 
     A ``patch`` × ``patch`` square slides with step ``stride``, filled with the image's
     mean colour (``fill="mean"``) or a constant. The last row and column of positions
@@ -656,6 +701,7 @@ class Occlusion(ProbeMethod):
         return tops, lefts, coverage
 
     def inputs_per_image(self, model, site):
+        """One occluded image per patch position."""
         height, width = tuple(model.inputs[0].shape)[1:3]
         return len(self._grid(height, width)[0])
 
@@ -665,6 +711,7 @@ class Occlusion(ProbeMethod):
         return _class_of_each(values, classes, copies)
 
     def explain(self, probe):
+        """Each pixel's mean score drop over the patches that cover it."""
         images, classes = probe.images, probe.classes
         height, width = tuple(images.shape[1:3])
         tops, lefts, coverage = self._grid(height, width)

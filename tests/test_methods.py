@@ -1,0 +1,515 @@
+"""The family beyond CAM on tiny random models: each method against its definition."""
+
+import functools
+import gc
+import weakref
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from builders import binary_cnn, gap_model, images, logits_of, nested_twin, small_cnn
+
+from camlib import cam as C
+from camlib import graph
+
+SIZE, CLASSES = 12, 4
+
+
+def test_grad_cam_matches_a_hand_written_tape_on_a_non_gap_model():
+    inputs = keras.Input((SIZE, SIZE, 3))
+    features = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = keras.layers.Flatten()(features)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="fc")(x)
+    model = keras.Model(inputs, outputs)
+    x_in = images(3, 7)
+    # Reference: the conv features, then the pre-softmax head written out by hand.
+    activations = keras.Model(inputs, features)(x_in)
+    fc = model.get_layer("fc")
+    with tf.GradientTape() as tape:
+        tape.watch(activations)
+        logits = tf.matmul(tf.reshape(activations, (3, -1)), fc.kernel) + fc.bias
+        score = logits[:, 2]
+    grads = tape.gradient(score, activations).numpy()
+    alpha = grads.mean(axis=(1, 2))
+    expected = np.maximum(np.einsum("nhwk,nk->nhw", activations.numpy(), alpha), 0)
+    np.testing.assert_allclose(C.grad_cam(model, x_in, 2), expected, rtol=1e-4, atol=1e-7)
+
+
+def test_grad_cam_on_nested_model_equals_flat_model():
+    flat, x = gap_model(8), images(4, 8)
+    nested = nested_twin(flat, SIZE)
+    classes = [0, 1, 2, 3]
+    np.testing.assert_allclose(C.grad_cam(nested, x, classes), C.grad_cam(flat, x, classes),
+                               atol=1e-7)
+    early = C.grad_cam(flat, x, classes, layer="c1")
+    assert early.shape == (4, SIZE, SIZE)
+    np.testing.assert_allclose(C.grad_cam(nested, x, classes, layer="backbone/c1"), early,
+                               atol=1e-7)
+    np.testing.assert_allclose(C.grad_cam(nested, x, classes, layer="c1"), early, atol=1e-7)
+
+
+def test_grad_cam_on_nested_sequential_backbone():
+    flat, x = gap_model(9), images(3, 9)
+    backbone = keras.Sequential(
+        [keras.Input((SIZE, SIZE, 3))] + [flat.get_layer(n) for n in ("c1", "pool", "c2")],
+        name="backbone",
+    )
+    outer = keras.Sequential([keras.Input((SIZE, SIZE, 3)), backbone,
+                              keras.layers.GlobalAveragePooling2D(), flat.get_layer("fc")])
+    np.testing.assert_allclose(C.grad_cam(outer, x), C.grad_cam(flat, x), atol=1e-7)
+    np.testing.assert_allclose(C.grad_cam(outer, x, layer="backbone/c1"),
+                               C.grad_cam(flat, x, layer="c1"), atol=1e-7)
+    assert C.conv_layer_names(outer) == ["backbone/c1", "backbone/c2"]
+
+
+def test_saliency_is_the_pre_softmax_pixel_gradient():
+    model, x = gap_model(10), images(2, 10)
+    fc = model.get_layer("fc")
+    pooled_model = keras.Model(model.inputs[0], model.get_layer("gap").output)
+    x_t = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x_t)
+        score = (tf.matmul(pooled_model(x_t), fc.kernel) + fc.bias)[:, 1]
+    expected = np.abs(tape.gradient(score, x_t).numpy()).max(axis=-1)
+    np.testing.assert_allclose(C.saliency(model, x, 1), expected, rtol=1e-4, atol=1e-8)
+
+
+def test_a_new_method_only_defines_how_to_combine():
+    class ActivationTimesGradient(C.LayerMethod):
+        def combine(self, activations, grads):
+            return tf.reduce_sum(activations * grads, axis=-1)
+
+    class MeanGradient(C.LayerMethod):
+        def weights(self, activations, grads):
+            return tf.reduce_mean(grads, axis=(1, 2))
+
+    class PowerOfGradient(C.LayerMethod):
+        def __init__(self, power):
+            self.power = power
+
+        def weights(self, activations, grads):
+            return tf.reduce_mean(grads, axis=(1, 2)) ** self.power
+
+    model, x = gap_model(11), images(3, 11)
+    once, cubed = PowerOfGradient(1)(model, x, 0), PowerOfGradient(3)(model, x, 0)
+    assert not np.allclose(once, cubed)  # settings are part of the cache key
+    summed = ActivationTimesGradient()(model, x, 0)
+    h, w = summed.shape[1:]
+    np.testing.assert_allclose(summed, C.cam(model, x, 0) / (h * w), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(MeanGradient()(model, x, 0), C.grad_cam(model, x, 0), atol=1e-7)
+    np.testing.assert_allclose(once, C.grad_cam(model, x, 0), atol=1e-7)
+
+
+# --- batches and the compiled-function cache ------------------------------------------
+
+
+
+
+# --- the rest of the family -----------------------------------------------------------
+
+
+def pre_softmax(model, x):
+    """Logits of a gap_model with a softmax head, straight from the layers."""
+    x = tf.constant(x)
+    features = keras.Model(model.inputs[0], model.get_layer("c2").output)(x)
+    fc = model.get_layer("fc")
+    return features, tf.matmul(tf.reduce_mean(features, axis=(1, 2)), fc.kernel) + fc.bias
+
+
+def test_layer_cam_at_the_gap_layer_is_cam_with_negative_weights_clipped():
+    """With a logit target dS_c/dA_k(x, y) = w_k^c / (h w) at every position, so
+    LayerCAM = ReLU(Σ_k max(w_k^c, 0) A_k) / (h w): the CAM of the same network after
+    its negative class weights are set to zero. As A ≥ 0 after ReLU, it is ≥ Grad-CAM."""
+    model, x = gap_model(20), images(6, 20)
+    h, w = SIZE // 2, SIZE // 2
+    clipped = keras.models.clone_model(model)
+    clipped.set_weights(model.get_weights())
+    kernel, bias = clipped.get_layer("fc").get_weights()
+    clipped.get_layer("fc").set_weights([np.maximum(kernel, 0), bias])
+    classes = [0, 1, 2, 3, 0, 1]
+    got = C.layer_cam(model, x, classes)
+    np.testing.assert_allclose(got, np.maximum(C.cam(clipped, x, classes), 0) / (h * w),
+                               rtol=1e-4, atol=1e-7)
+    assert np.all(got >= C.grad_cam(model, x, classes) - 1e-7)
+    assert np.any(got > C.grad_cam(model, x, classes) + 1e-5)
+
+
+def test_layer_cam_uses_the_gradient_at_each_position():
+    model, x = gap_model(21), images(3, 21)
+    features = keras.Model(model.inputs[0], model.get_layer("c1").output)
+    x_t = tf.constant(x)
+    with tf.GradientTape() as tape:
+        activations = features(x_t)
+        tape.watch(activations)
+        rest = activations
+        for name in ("pool", "c2", "gap"):
+            rest = model.get_layer(name)(rest)
+        fc = model.get_layer("fc")
+        score = (tf.matmul(rest, fc.kernel) + fc.bias)[:, 1]
+    grads = tape.gradient(score, activations).numpy()
+    expected = np.maximum((np.maximum(grads, 0) * activations.numpy()).sum(-1), 0)
+    np.testing.assert_allclose(C.layer_cam(model, x, 1, layer="c1"), expected, rtol=1e-4,
+                               atol=1e-8)
+
+
+def test_grad_cam_plus_plus_matches_the_closed_form():
+    model, x = gap_model(22), images(4, 22)
+    x_t = tf.constant(x)
+    with tf.GradientTape() as tape:
+        activations, logits = pre_softmax(model, x_t)
+        score = logits[:, 2]
+    a = activations.numpy().astype(np.float64)
+    g = tape.gradient(score, activations).numpy().astype(np.float64)
+    denominator = 2 * g**2 + a.sum(axis=(1, 2), keepdims=True) * g**3
+    alpha = np.where(g != 0, g**2 / np.where(denominator != 0, denominator, 1), 0)
+    weights = (alpha * np.maximum(g, 0)).sum(axis=(1, 2))
+    expected = np.maximum(np.einsum("nhwk,nk->nhw", a, weights), 0)
+    np.testing.assert_allclose(C.grad_cam_plus_plus(model, x, 2), expected, rtol=1e-3,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("weighting", ["probability", "channel-softmax"])
+def test_score_cam_matches_a_channel_by_channel_loop(weighting):
+    model, x = gap_model(23), images(3, 23)
+    features = keras.Model(model.inputs[0], model.get_layer("c2").output)(x).numpy()
+    classes = np.array([0, 3, 1])
+    expected = []
+    for i in range(len(x)):
+        scores = []
+        for k in range(features.shape[-1]):
+            a = features[i, :, :, k]
+            span = a.max() - a.min()
+            mask = (a - a.min()) / span if span > 0 else np.zeros_like(a)
+            mask = tf.image.resize(mask[None, :, :, None], (SIZE, SIZE)).numpy()[0]
+            logits = pre_softmax(model, x[i : i + 1] * mask)[1].numpy()[0]
+            probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+            scores.append(probabilities[classes[i]] if weighting == "probability"
+                          else logits[classes[i]])
+        scores = np.array(scores)
+        if weighting == "channel-softmax":
+            scores = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+        expected.append(np.maximum(np.einsum("hwk,k->hw", features[i], scores), 0))
+    got = C.score_cam(model, x, classes, weighting=weighting)
+    np.testing.assert_allclose(got, np.stack(expected), rtol=1e-4, atol=1e-6)
+
+
+def test_score_cam_is_the_same_for_every_chunk_size():
+    model, x = gap_model(24), images(5, 24)
+    reference = C.score_cam(model, x, batch_size=10_000)  # every mask of a batch at once
+    channels = 6
+    for batch_size in (1, 2, 5, channels, channels + 1, 2 * channels, 3 * channels - 1):
+        np.testing.assert_allclose(C.score_cam(model, x, batch_size=batch_size), reference,
+                                   rtol=1e-5, atol=1e-7)
+
+
+class BatchLimit(keras.layers.Layer):
+    """Identity that fails the run if a model call ever sees more than ``limit`` inputs."""
+
+    def __init__(self, limit, **kwargs):
+        super().__init__(**kwargs)
+        self.limit = limit
+
+    def call(self, inputs):
+        check = tf.debugging.assert_less_equal(tf.shape(inputs)[0], self.limit)
+        with tf.control_dependencies([check]):
+            return tf.identity(inputs)
+
+
+def limited(model, limit):
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = BatchLimit(limit)(inputs)
+    for name in ("c1", "pool", "c2", "gap", "fc"):
+        x = model.get_layer(name)(x)
+    return keras.Model(inputs, x)
+
+
+@pytest.mark.parametrize("name, inputs_per_image", [("Score-CAM", 6), ("SmoothGrad", 5),
+                                                    ("Occlusion", 9)])
+def test_perturbation_methods_never_call_the_model_with_more_than_batch_size_inputs(
+    name, inputs_per_image
+):
+    model, x = gap_model(25), images(7, 25)
+    method = {"Score-CAM": C.score_cam,
+              "SmoothGrad": functools.partial(C.smooth_grad, samples=5),
+              "Occlusion": functools.partial(C.occlusion, patch=4, stride=4)}[name]
+    reference = method(model, x, batch_size=1000)
+    for batch_size in (1, 4, inputs_per_image + 1, 2 * inputs_per_image):
+        got = method(limited(model, batch_size), x, batch_size=batch_size)
+        np.testing.assert_allclose(got, reference, rtol=1e-5, atol=1e-7)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        method(limited(model, 3), x, batch_size=4)  # the limit does bite
+
+
+def test_occlusion_matches_a_patch_by_patch_loop():
+    model, x = gap_model(26), images(2, 26)
+    patch, stride = 5, 4  # positions 0, 4 and the border 7 along each axis
+    classes = np.array([1, 2])
+    base = pre_softmax(model, x)[1].numpy()[np.arange(2), classes]
+    total = np.zeros((2, SIZE, SIZE))
+    count = np.zeros((SIZE, SIZE))
+    for y in (0, 4, 7):
+        for x0 in (0, 4, 7):
+            covered = x.copy()
+            covered[:, y : y + patch, x0 : x0 + patch] = x.mean(axis=(1, 2))[:, None, None]
+            drop = base - pre_softmax(model, covered)[1].numpy()[np.arange(2), classes]
+            total[:, y : y + patch, x0 : x0 + patch] += drop[:, None, None]
+            count[y : y + patch, x0 : x0 + patch] += 1
+    got = C.occlusion(model, x, classes, patch=patch, stride=stride)
+    assert got.shape == (2, SIZE, SIZE)
+    np.testing.assert_allclose(got, total / count, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(C.occlusion(model, x, classes, patch=patch, stride=stride,
+                                           batch_size=3), got, rtol=1e-5, atol=1e-7)
+
+
+def test_smooth_grad_is_the_mean_saliency_of_noisy_copies():
+    model, x = gap_model(27), images(3, 27)
+    samples, level = 4, 0.2
+    noise = np.random.default_rng(5).standard_normal((samples, SIZE, SIZE, 3))
+    spread = x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3))
+    expected = np.mean([C.saliency(model, x + level * spread[:, None, None, None] * noise[s], 0)
+                        for s in range(samples)], axis=0)
+    got = C.smooth_grad(model, x, 0, samples=samples, noise_level=level, seed=5)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(C.smooth_grad(model, x, 0, samples=1, noise_level=0.0),
+                               C.saliency(model, x, 0), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["Grad-CAM++", "LayerCAM", "Score-CAM", "SmoothGrad",
+                                  "Occlusion"])
+def test_new_methods_work_on_batches_nested_models_and_logit_heads(name):
+    method = C.METHODS[name]
+    if name == "Occlusion":
+        method = functools.partial(C.occlusion, patch=4, stride=4)
+    if name == "SmoothGrad":
+        method = functools.partial(C.smooth_grad, samples=3)
+    flat, x = gap_model(28), images(5, 28)
+    classes = np.array([3, 0, 2, 1, 3])
+    batch = method(flat, x, classes)
+    singles = np.concatenate([method(flat, x[i : i + 1], classes[i]) for i in range(5)])
+    np.testing.assert_allclose(batch, singles, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(method(nested_twin(flat, SIZE), x, classes), batch, rtol=1e-5,
+                               atol=1e-7)
+    linear = keras.Model(flat.inputs, flat.get_layer("fc").output)  # fc still has softmax
+    np.testing.assert_allclose(method(linear, x, classes), batch, rtol=1e-5, atol=1e-7)
+    assert np.isfinite(batch).all() and batch.dtype == np.float32
+
+
+def test_the_registry_names_every_method_and_each_takes_the_same_arguments():
+    assert list(C.METHODS) == ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "Score-CAM",
+                               "Saliency", "SmoothGrad", "Occlusion"]
+    model, x = gap_model(29), images(2, 29)
+    for name, method in C.METHODS.items():
+        if name == "Occlusion":
+            method = C.Occlusion(patch=6, stride=6)
+        on_pixels = getattr(method, "on_pixels", False)
+        assert method(model, x, 1).shape[0] == 2
+        assert method(model, x, 1).shape[1:] == ((SIZE, SIZE) if on_pixels else (6, 6))
+
+
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: C.ScoreCAM("softmax"), "weighting"),
+        (lambda: C.SmoothGrad(samples=0), "samples"),
+        (lambda: C.SmoothGrad(noise_level=-1), "noise_level"),
+        (lambda: C.Occlusion(patch=0), "patch must be a whole number"),
+        (lambda: C.Occlusion(patch=4, stride=5), "stride=5 is larger than patch=4"),
+        (lambda: C.Occlusion(fill="grey"), "fill"),
+        (lambda: C.Occlusion(score="rank"), "score"),
+    ],
+)
+def test_bad_settings_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_pixel_methods_refuse_a_layer_and_occlusion_a_patch_too_big():
+    model = gap_model(31)
+    with pytest.raises(ValueError, match="input pixels"):
+        C.SmoothGrad()(model, images(1), layer="c1")
+    with pytest.raises(ValueError, match="larger than the image side 12"):
+        C.occlusion(model, images(1), patch=13)
+
+
+# --- every registered method, the same contract ---------------------------------------
+
+# Settings that fit the 12×12 test images; every other method runs with its defaults.
+SMALL = {"Occlusion": C.Occlusion(patch=4, stride=2), "SmoothGrad": C.SmoothGrad(samples=4)}
+
+
+def registered(name):
+    return SMALL.get(name, C.METHODS[name])
+
+
+def test_a_class_with_a_name_joins_the_registry_and_one_without_does_not():
+    class Unnamed(C.LayerMethod):
+        def combine(self, activations, grads):
+            return tf.reduce_sum(activations * grads, axis=-1)
+
+    class ActivationTimesGradient(Unnamed):
+        name = "Activation × gradient (test)"
+
+    try:
+        assert "Activation × gradient (test)" in C.METHODS
+        assert not any(isinstance(m, Unnamed) and type(m) is Unnamed
+                       for m in C.METHODS.values())
+        model, x = gap_model(40), images(2, 40)
+        maps = C.METHODS["Activation × gradient (test)"](model, x, 1)
+        np.testing.assert_allclose(maps, C.cam(model, x, 1) / 36, rtol=1e-4, atol=1e-7)
+    finally:
+        del C.METHODS["Activation × gradient (test)"]
+
+
+@pytest.mark.parametrize("name", list(C.METHODS))
+def test_every_method_is_deterministic_finite_and_independent_of_the_batch(name):
+    method, model, x = registered(name), gap_model(41), images(6, 41)
+    maps = method(model, x, 2)
+    assert maps.dtype == np.float32 and np.isfinite(maps).all()
+    np.testing.assert_array_equal(method(model, x, 2), maps)
+    np.testing.assert_allclose(method(model, x, 2, batch_size=5), maps, rtol=1e-5,
+                               atol=1e-7)
+    assert np.ptp(maps.reshape(len(maps), -1), axis=1).min() > 0  # no flat map
+
+
+@pytest.mark.parametrize("name", list(C.METHODS))
+def test_every_method_gives_meaningful_maps_for_a_binary_sigmoid_head(name):
+    """A one-unit sigmoid head (the slides' lane-change network is one): maps vary
+    with the image, and the probability-based methods are not constant."""
+    method, model, x = registered(name), binary_cnn(42), images(6, 42)
+    maps = method(model, x)
+    assert maps.shape[0] == 6 and np.isfinite(maps).all()
+    assert np.ptp(maps.reshape(6, -1), axis=1).min() > 0
+    assert not np.allclose(maps[0], maps[1])
+
+
+def test_probability_scores_of_a_binary_head_use_the_sigmoid():
+    model, x = binary_cnn(43), images(5, 43)
+    by_probability = C.ScoreCAM()(model, x)
+    masked_weights_not_all_one = by_probability.std() > 0
+    assert masked_weights_not_all_one
+    drops = C.Occlusion(patch=4, stride=4, score="probability")(model, x)
+    assert np.abs(drops).max() > 0  # a softmax over one score would drop by 0 always
+
+
+@pytest.mark.parametrize("name", list(C.METHODS))
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m, model, x: m(model, x[0]), "without a batch axis"),
+        (lambda m, model, x: m(model, x * 255), "expects"),
+        (lambda m, model, x: m(model, x, 7), "out of range"),
+        (lambda m, model, x: m(model, x, "1"), "integers"),
+        (lambda m, model, x: m(model, x, batch_size=0), "at least 1"),
+        (lambda m, model, x: m(model, x, batch_size=None), "whole number"),
+        (lambda m, model, x: m(model, x, batch_size=float("inf")), "whole number"),
+        (lambda m, model, x: m(model, x, batch_size="8"), "whole number"),
+        (lambda m, model, x: m("not a model", x), "must be a Keras model"),
+    ],
+)
+def test_every_method_refuses_bad_input_with_the_fix(name, call, message):
+    model = graph.declare_input_range(gap_model(44), 0.0, 1.0)
+    with pytest.raises(ValueError, match=message):
+        call(registered(name), model, images(2, 44))
+
+
+@pytest.mark.parametrize("name", [n for n in C.METHODS if not C.METHODS[n].on_pixels])
+@pytest.mark.parametrize(
+    "layer, message",
+    [("nope", "Unknown layer"), ("gap", "4-D"), (3, "layer must be a layer name")],
+)
+def test_layer_methods_refuse_a_layer_that_is_not_a_feature_map(name, layer, message):
+    if name == "CAM":
+        message = "CAM always uses"
+    with pytest.raises(ValueError, match=message):
+        C.METHODS[name](gap_model(45), images(2, 45), layer=layer)
+
+
+# --- the score before softmax ---------------------------------------------------------
+
+
+def test_probability_grad_cam_follows_the_softmax_chain_rule():
+    """dP_c/dA_k = P_c (w_k^c − Σ_j P_j w_k^j) / Z: Grad-CAM of the probability."""
+    model, x = gap_model(46), images(5, 46)
+    classes = np.array([0, 1, 2, 3, 0])
+    features = keras.Model(model.inputs[0], model.get_layer("c2").output)(x).numpy()
+    p = keras.ops.convert_to_numpy(model(x))
+    kernel = model.get_layer("fc").get_weights()[0]
+    mixed = kernel[:, classes].T - p @ kernel.T
+    z = features.shape[1] * features.shape[2]
+    p_c = p[np.arange(5), classes][:, None, None]
+    expected = p_c * np.maximum(np.einsum("nhwk,nk->nhw", features, mixed), 0) / z
+    got = C.GradCAM(score="probability")(model, x, classes)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-8)
+
+
+class _SubclassedSoftmax(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(4, 3, activation="relu")
+        self.pool = keras.layers.GlobalAveragePooling2D()
+        self.fc = keras.layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.fc(self.pool(self.conv(x)))
+
+
+def test_a_softmax_camlib_cannot_switch_off_is_refused():
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    x = keras.layers.Dense(3)(x)
+    lambda_head = keras.Model(inputs, keras.layers.Lambda(keras.ops.softmax)(x))
+    wrapped = keras.Sequential([keras.Input((SIZE, SIZE, 3)), _SubclassedSoftmax()])
+    for model in (lambda_head, wrapped):
+        with pytest.raises(ValueError, match="cannot switch the softmax off"):
+            C.grad_cam(model, images(2, 47))
+        with pytest.raises(ValueError, match="cannot switch the softmax off"):
+            C.logits(model, images(2, 47))
+
+
+def test_a_lambda_head_that_is_not_a_softmax_is_explained():
+    inputs = keras.Input((SIZE, SIZE, 3))
+    features = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(features))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: 2.0 * t)(x))
+    maps = C.grad_cam(model, images(2, 48), 1, layer="conv")
+    assert maps.shape == (2, 10, 10) and np.isfinite(maps).all()
+
+
+# --- occlusion's memory and coverage --------------------------------------------------
+
+
+def test_occlusion_refuses_gaps_between_patches():
+    with pytest.raises(ValueError, match="never be covered"):
+        C.occlusion(gap_model(49), images(1, 49), patch=2, stride=3)
+
+
+def test_occlusion_memory_follows_batch_size_not_the_number_of_patches():
+    """patch 1, stride 1: 144 positions; no model call may see more than batch_size."""
+    model, x = gap_model(50), images(2, 50)
+    method = C.Occlusion(patch=1, stride=1)
+    reference = method(model, x, batch_size=1000)
+    np.testing.assert_allclose(method(limited(model, 8), x, batch_size=8), reference,
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_a_binary_head_is_two_classes_minus_s_and_s():
+    model, x = binary_cnn(51), images(8, 51)
+    kernel, bias = model.get_layer("fc").get_weights()
+    middle = np.median(C.logits(model, x)[:, 1])
+    model.get_layer("fc").set_weights([kernel, bias - middle - 1e-3])  # both classes occur
+    scores = C.logits(model, x)
+    assert scores.shape == (8, 2)
+    np.testing.assert_allclose(scores[:, 0], -scores[:, 1])
+    bias = model.get_layer("fc").get_weights()[1][0]
+    positive = C.cam(model, x, 1)
+    np.testing.assert_allclose(positive.mean(axis=(1, 2)) + bias, scores[:, 1], rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(C.cam(model, x, 0), -positive, atol=1e-6)
+    predicted = (scores[:, 1] > 0).astype(int)
+    assert 0 < predicted.sum() < 8  # both classes occur, so the test can tell them apart
+    np.testing.assert_array_equal(C.cam(model, x), C.cam(model, x, predicted))
+    with pytest.raises(ValueError, match="valid indices are 0..1"):
+        C.grad_cam(model, x, 2)
