@@ -30,7 +30,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 book: execute
 	"$(VENV)/bin/jupyter-book" build .
 
-# Execute the notebooks two at a time into the book's cache, so the build reuses the results.
+# Execute the notebooks that the book's cache lacks, two at a time, so the build reuses them.
 execute: install
 	"$(PYTHON)" scripts/execute_notebooks.py
 
@@ -40,9 +40,12 @@ test: unit notebooks book-strict site
 unit: install
 	"$(PYTHON)" -m pytest tests --ignore=tests/browser
 
+# nbval runs every notebook, two at a time; notebooks/conftest.py writes each notebook that
+# passed, with its outputs, into the book's cache, so book-strict executes none of them again.
 notebooks: install
 	"$(PYTHON)" -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider -n 2 --dist loadscope notebooks
 
+# execute_notebooks.py executes only what the cache lacks: nothing right after the nbval run.
 book-strict: execute
 	"$(VENV)/bin/jupyter-book" build . -W -n --keep-going
 
