@@ -1,43 +1,22 @@
 """Feature maps, dead channels, receptive fields and filter grids on tiny models."""
 
-import os
+import keras
+import numpy as np
+import pytest
+from builders import images, nested_twin, small_cnn
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from camlib import activations as A  # noqa: E402
-from builders import nested_twin
+from camlib import activations as A
 
 SIZE = 12
 
 
-def images(n=5, seed=0, size=SIZE):
-    return np.random.default_rng(seed).random((n, size, size, 3), dtype=np.float32)
-
-
-def conv(filters, name, seed, activation="relu"):
-    return keras.layers.Conv2D(
-        filters,
-        3,
-        padding="same",
-        activation=activation,
-        name=name,
-        kernel_initializer=keras.initializers.GlorotUniform(seed),
-        bias_initializer=keras.initializers.RandomNormal(0.0, 0.3, seed),
-    )
-
-
 def small_model(seed=0, pooling=keras.layers.MaxPooling2D, activation="relu"):
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = conv(8, "c1", seed, activation)(inputs)
-    x = pooling(pool_size=2, name="pool")(x)
-    x = conv(6, "c2", seed + 1, activation)(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = keras.layers.Dense(3, activation="softmax", name="fc")(x)
-    return keras.Model(inputs, outputs, name=f"small_{seed}")
+    return small_cnn(
+        size=SIZE, channels=(8, 6), classes=3, seed=seed, activation=activation,
+        last_activation=activation, pooling=pooling,
+        conv_bias=lambda s: keras.initializers.RandomNormal(0.0, 0.3, s),
+        name=f"small_{seed}",
+    )
 
 
 def reference(model, layer, batch):

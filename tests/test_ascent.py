@@ -1,47 +1,22 @@
 """Gradient ascent on tiny random models: update rule, batching, seeds, dead channels."""
 
-import os
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from builders import nested_twin, small_cnn
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from camlib import ascent as G  # noqa: E402
-from builders import nested_twin
+from camlib import ascent as G
 
 SIZE = 16
 
 
 def small_model(seed=0):
-    init = keras.initializers.GlorotUniform
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.Conv2D(
-        6,
-        3,
-        padding="same",
-        activation="relu",
-        name="c1",
-        kernel_initializer=init(seed),
-        bias_initializer=keras.initializers.Constant(0.05),
-    )(inputs)
-    x = keras.layers.MaxPooling2D(2, name="pool")(x)
-    x = keras.layers.Conv2D(
-        5,
-        3,
-        padding="same",
-        activation="relu",
-        name="c2",
-        kernel_initializer=init(seed + 1),
-        bias_initializer=keras.initializers.Constant(0.05),
-    )(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = keras.layers.Dense(
-        3, activation="softmax", name="fc", kernel_initializer=init(seed + 2)
-    )(x)
-    return keras.Model(inputs, outputs, name=f"small_{seed}")
+    return small_cnn(
+        size=SIZE, channels=(6, 5), classes=3, seed=seed,
+        conv_bias=lambda s: keras.initializers.Constant(0.05),
+        dense_kernel=keras.initializers.GlorotUniform(seed + 2), name=f"small_{seed}",
+    )
 
 
 @pytest.fixture(scope="module")

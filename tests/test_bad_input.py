@@ -1,5 +1,8 @@
-"""camlib's public API against bad input. Each case ends in a ValueError that names the problem
-and the fix, or in a documented, sensible result; none in a traceback from deep inside TensorFlow."""
+"""camlib's public API against bad input.
+
+Each case ends in a ValueError that names the problem and the fix, or in a documented,
+sensible result; none in a traceback from deep inside TensorFlow.
+"""
 
 import os
 import warnings
@@ -8,30 +11,32 @@ import keras
 import numpy as np
 import pytest
 
-from camlib import activations, cam, filters, localize, metrics, models
+from camlib import activations, cam, data, filters, graph, localize, metrics, models
 
 
 @pytest.fixture(scope="module")
 def model():
-    return models.get("shapes-gap")
+    """The zoo's architecture, untrained: the input checks need no trained weights."""
+    return models.build("shapes-gap")
 
 
 @pytest.fixture(scope="module")
 def images():
-    return models.dataset("shapes-gap", "test", n=4)[0]
+    return data.shapes(4, seed=5)[0]
 
 
+MAP_NAMES = ["cam", "grad_cam", "saliency", "feature_maps"]
 MAP_FUNCTIONS = [cam.cam, cam.grad_cam, cam.saliency,
                  lambda m, x: activations.feature_maps(m, x, "conv_cam")]
 
 
-@pytest.mark.parametrize("explain", MAP_FUNCTIONS, ids=["cam", "grad_cam", "saliency", "feature_maps"])
+@pytest.mark.parametrize("explain", MAP_FUNCTIONS, ids=MAP_NAMES)
 def test_uint8_images_are_refused_with_the_conversion(model, images, explain):
     with pytest.raises(ValueError, match=r"uint8.*astype\('float32'\) / 255"):
         explain(model, (images * 255).astype(np.uint8))
 
 
-@pytest.mark.parametrize("explain", MAP_FUNCTIONS, ids=["cam", "grad_cam", "saliency", "feature_maps"])
+@pytest.mark.parametrize("explain", MAP_FUNCTIONS, ids=MAP_NAMES)
 def test_0_to_255_floats_are_refused_for_a_model_that_expects_0_to_1(model, images, explain):
     with pytest.raises(ValueError, match=r"\[0, 1\].*/ 255"):
         explain(model, images * 255.0)
@@ -45,7 +50,15 @@ def test_a_model_of_ones_own_keeps_its_own_input_range(images):
     as_bytes = (images * 255).astype(np.uint8)
     maps = cam.cam(plain, as_bytes)  # converted to float32, values kept
     assert maps.shape == (4, 64, 64) and maps.dtype == np.float32
-    np.testing.assert_allclose(maps, cam.cam(plain, as_bytes.astype(np.float32)), rtol=1e-5, atol=1e-4)
+    as_floats = as_bytes.astype(np.float32)
+    np.testing.assert_allclose(maps, cam.cam(plain, as_floats), rtol=1e-5, atol=1e-4)
+
+
+def test_the_input_range_survives_clone_model(model, images):
+    clone = keras.models.clone_model(model)
+    assert graph.input_range(clone) == (0.0, 1.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\].*/ 255"):
+        cam.cam(clone, images * 255.0)
 
 
 def test_channels_first_images_get_the_transpose(model, images):
@@ -72,7 +85,8 @@ def test_nan_is_refused(model, images):
 
 
 def test_a_model_without_a_convolution_layer_is_named_as_such():
-    flat = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    flat = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="no convolution layer"):
         cam.grad_cam(flat, np.zeros((1, 8, 8, 3), "float32"))
     with pytest.raises(ValueError, match="grad_cam"):

@@ -1,13 +1,11 @@
 """CAM on tiny random models: the identities the book relies on, batching, the cache."""
 
-import functools
 import gc
 import weakref
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from builders import gap_model, images, logits_of, nested_twin
 
 from camlib import cam as C
@@ -74,7 +72,10 @@ def test_cam_on_sequential_and_nested_models_matches_functional():
 
 @pytest.mark.parametrize("head", ["softmax", "linear", "activation"])
 def test_grad_cam_is_relu_cam_over_area_on_gap_models(head):
-    """With a logit target, dS_c/dA_k = w_k^c / (h w) everywhere, so Grad-CAM is ReLU(CAM)/(h w)."""
+    """With a logit target, dS_c/dA_k = w_k^c / (h w) everywhere.
+
+    So Grad-CAM is ReLU(CAM) / (h w).
+    """
     model, x = gap_model(6, head), images(5, 6)
     h, w = SIZE // 2, SIZE // 2
     for class_index in (None, 1, [3, 2, 1, 0, 3]):

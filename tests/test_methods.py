@@ -1,14 +1,12 @@
 """The family beyond CAM on tiny random models: each method against its definition."""
 
 import functools
-import gc
-import weakref
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from builders import binary_cnn, gap_model, images, logits_of, nested_twin, small_cnn
+from builders import binary_cnn, gap_model, images, nested_twin
 
 from camlib import cam as C
 from camlib import graph
@@ -368,9 +366,12 @@ def test_every_method_is_deterministic_finite_and_independent_of_the_batch(name)
     method, model, x = registered(name), gap_model(41), images(6, 41)
     maps = method(model, x, 2)
     assert maps.dtype == np.float32 and np.isfinite(maps).all()
-    np.testing.assert_array_equal(method(model, x, 2), maps)
+    # Thread scheduling may change the order of float32 sums: a tolerance at the map's
+    # scale, not bit equality.
+    tolerance = 1e-5 * np.abs(maps).max()
+    np.testing.assert_allclose(method(model, x, 2), maps, rtol=1e-5, atol=tolerance)
     np.testing.assert_allclose(method(model, x, 2, batch_size=5), maps, rtol=1e-5,
-                               atol=1e-7)
+                               atol=tolerance)
     assert np.ptp(maps.reshape(len(maps), -1), axis=1).min() > 0  # no flat map
 
 
