@@ -16,11 +16,12 @@ import numpy as np
 def seed_everything(seed: int = 0, *, deterministic_ops: bool = True) -> None:
     """Seed Python, numpy and (if imported) Keras/TensorFlow, and ask for deterministic ops.
 
-    Example
-    -------
-    >>> seed_everything(0)
-    >>> a = np.random.rand(); seed_everything(0); a == np.random.rand()
-    True
+    Example:
+        >>> seed_everything(0)
+        >>> first = np.random.rand()
+        >>> seed_everything(0)
+        >>> first == np.random.rand()
+        True
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -53,19 +54,24 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
     (:func:`camlib.plot.check_readable`), stored, and then closed, so that the notebook
     shows it once: where a ``{glue:figure}`` directive pastes it, with its caption and
     number. For a figure the function returns ``None``, so that a cell ending in
-    ``glue("fig_x", fig)`` does not display the figure a second time as its result. Without myst-nb (Colab, plain Jupyter) a figure is shown in place, and any
-    other value is printed as ``name = value``, so the reader still sees it next to the
-    prose that cites it.
+    ``glue("fig_x", fig)`` does not display the figure a second time as its result.
+    Without myst-nb (Colab, plain Jupyter) a figure is shown in place, and any other
+    value is printed as ``name = value``, so the reader still sees it next to the prose
+    that cites it.
 
     A numpy scalar is stored as the Python number it holds (``np.float64(0.5)`` as
     ``0.5``), which is what the ``{glue:text}`` role can format.
 
-    Example
-    -------
-    >>> glue("answer", 42, display=False)
-    42
-    >>> type(glue("share", np.float32(0.25), display=False)).__name__
-    'float'
+    Example:
+        The value comes back (without myst-nb, ``answer = 42`` is also printed, which
+        this example hides):
+
+        >>> import contextlib, io
+        >>> with contextlib.redirect_stdout(io.StringIO()):
+        ...     answer = glue("answer", 42, display=False)
+        ...     share = glue("share", np.float32(0.25), display=False)
+        >>> answer, type(share).__name__
+        (42, 'float')
     """
     if isinstance(value, np.generic):
         value = value.item()  # myst-nb prints a numpy scalar as empty text on the page
@@ -97,12 +103,11 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
 def markdown_table(rows, columns, *, caption: str | None = None) -> str:
     """Format rows as a Markdown table; floats get three significant digits.
 
-    Example
-    -------
-    >>> print(markdown_table([["A", 1, 0.51234]], ["char", "holes", "x"]))
-    | char | holes | x |
-    |---|---|---|
-    | A | 1 | 0.512 |
+    Example:
+        >>> print(markdown_table([["A", 1, 0.51234]], ["char", "holes", "x"]))
+        | char | holes | x |
+        |---|---|---|
+        | A | 1 | 0.512 |
     """
     def cell(value):
         if isinstance(value, float):
@@ -122,9 +127,8 @@ def markdown_table(rows, columns, *, caption: str | None = None) -> str:
 def show_table(rows, columns, *, caption: str | None = None):
     """Display rows as a Markdown table, which Jupyter, Colab and the book all render.
 
-    Example
-    -------
-    >>> show_table([["A", 1]], ["char", "holes"])  # doctest: +SKIP
+    Example:
+        >>> show_table([["A", 1]], ["char", "holes"])  # doctest: +SKIP
     """
     from IPython.display import Markdown, display
 
