@@ -23,8 +23,10 @@ so that ``cam.grad_cam`` and ``cam.upsample`` keep working. They are defined in 
 modules.
 
 Example:
-    >>> maps = cam(model, images)                       # doctest: +SKIP
-    >>> heat = normalize(upsample(maps, images.shape[1:3]))  # doctest: +SKIP
+    >>> maps = cam(model, images)
+    >>> heat = normalize(upsample(maps, images.shape[1:3]))
+    >>> maps.shape, heat.shape, float(heat.max())
+    ((4, 16, 16), (4, 64, 64), 1.0)
 """
 
 from __future__ import annotations
@@ -104,9 +106,9 @@ def find_cam_head(model):
     feature map, as in the slides' VGGCAM. Nested models are entered.
 
     Example:
-        >>> head = find_cam_head(model)                 # doctest: +SKIP
-        >>> head.dense.kernel.shape                     # doctest: +SKIP
-        (64, 3)
+        >>> head = find_cam_head(model)
+        >>> head.pooling.name, head.dense.name, tuple(head.dense.kernel.shape)
+        ('gap', 'fc', (64, 4))
     """
     hint = (
         "CAM needs a model that ends in GlobalAveragePooling2D → Dense; "
@@ -178,10 +180,16 @@ def cam(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
             images / class indices do not fit the model.
 
     Example:
-        >>> maps = cam(model, images)                   # doctest: +SKIP
-        >>> maps.shape                                  # doctest: +SKIP
-        (32, 16, 16)
-        >>> logits = maps.mean(axis=(1, 2)) + bias[classes]   # doctest: +SKIP
+        >>> from camlib.graph import logits
+        >>> scores = logits(model, images)
+        >>> classes = scores.argmax(axis=1)
+        >>> maps = cam(model, images)            # each image's predicted class
+        >>> maps.shape
+        (4, 16, 16)
+        >>> bias = model.get_layer("fc").bias.numpy()
+        >>> chosen = scores[np.arange(4), classes]
+        >>> np.allclose(maps.mean(axis=(1, 2)) + bias[classes], chosen, atol=1e-5)
+        True
     """
     graph.check_model(model)
     head = find_cam_head(model)
