@@ -18,7 +18,7 @@ Conventions, shared by every map in camlib:
 
 For the notebooks' convenience this module also gives the names of the rest of the
 family (:mod:`camlib.methods`: ``grad_cam``, ``METHODS`` …), of map post-processing
-(:mod:`camlib.maps`: ``upsample``, ``normalize``) and of :func:`camlib.graph.logits`,
+(:mod:`camlib.maps`: ``upsample``, ``normalize``, ``min_max``) and of :func:`camlib.graph.logits`,
 so that ``cam.grad_cam`` and ``cam.upsample`` keep working. They are defined in those
 modules.
 
@@ -38,7 +38,7 @@ import tensorflow as tf
 
 from camlib import graph
 from camlib.graph import DEFAULT_BATCH_SIZE, conv_layer_names, logits
-from camlib.maps import normalize, upsample
+from camlib.maps import min_max, normalize, upsample
 
 # The family's names, re-exported from camlib.methods on first use: camlib.methods
 # imports this module, so importing it here at load time would be circular.
@@ -53,7 +53,7 @@ _FROM_METHODS = (
 __all__ = ["cam", "find_cam_head", "CamHead"]
 
 # Importing these here keeps ``cam.upsample`` and friends working for the notebooks.
-_REEXPORTED = (DEFAULT_BATCH_SIZE, conv_layer_names, logits, normalize, upsample)
+_REEXPORTED = (DEFAULT_BATCH_SIZE, conv_layer_names, logits, min_max, normalize, upsample)
 
 
 def __getattr__(name):

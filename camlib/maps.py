@@ -5,7 +5,9 @@ make them comparable, and :mod:`camlib.localize`, :mod:`camlib.metrics` and
 :mod:`camlib.plot` all use these two:
 
 - :func:`upsample`: bilinear resizing to the image, values kept as they are;
-- :func:`normalize`: ReLU, then each map scaled to [0, 1].
+- :func:`normalize`: ReLU, then each map scaled to [0, 1];
+- :func:`min_max`: each map scaled to [0, 1] as it is, negative values included, which is
+  how :func:`camlib.localize.box_from_map` reads a threshold.
 
 Both accept one map (h, w) or a batch (N, h, w), and refuse maps with NaN or inf
 values, which would otherwise spread through the whole map.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["upsample", "normalize", "check_maps"]
+__all__ = ["upsample", "normalize", "min_max", "check_maps"]
 
 
 def check_maps(maps, name="maps"):
@@ -109,6 +111,33 @@ def normalize(maps):
     """
     maps = check_maps(maps)
     batch = np.maximum(maps if maps.ndim == 3 else maps[None], 0.0)
+    low = batch.min(axis=(1, 2), keepdims=True)
+    span = batch.max(axis=(1, 2), keepdims=True) - low
+    scaled = np.where(span > 0, (batch - low) / np.where(span > 0, span, 1.0), 0.0)
+    scaled = scaled.astype(np.float32)
+    return scaled if maps.ndim == 3 else scaled[0]
+
+
+def min_max(maps):
+    """Map each map to [0, 1] by its own (x - min) / (max - min), without a ReLU.
+
+    A threshold of 0.2 on this scale keeps the pixels above 20 % of the way from the
+    map's minimum to its maximum, whatever the map's offset and sign. A flat map
+    becomes all zeros.
+
+    Args:
+        maps: one map (h, w) or a batch (N, h, w).
+
+    Returns:
+        float32 maps of the same shape, in [0, 1].
+
+    Example:
+        >>> min_max(np.array([[-1.0, 0.0], [1.0, 3.0]]))
+        array([[0.  , 0.25],
+               [0.5 , 1.  ]], dtype=float32)
+    """
+    maps = check_maps(maps)
+    batch = maps if maps.ndim == 3 else maps[None]
     low = batch.min(axis=(1, 2), keepdims=True)
     span = batch.max(axis=(1, 2), keepdims=True) - low
     scaled = np.where(span > 0, (batch - low) / np.where(span > 0, span, 1.0), 0.0)

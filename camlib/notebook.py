@@ -3,12 +3,15 @@
 - :func:`seed_everything` makes a run repeatable.
 - :func:`glue` hands a computed number to the book's prose (myst-nb's ``glue``) and still
   works where myst-nb is missing, such as on Colab: there it simply shows the value.
+- :func:`glue_key` turns a table's row and column names into one glue name.
+- :func:`markdown_table` and :func:`show_table` show a table in Jupyter, Colab and the book.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 
 import numpy as np
 
@@ -98,6 +101,21 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
         plt.close(value)  # the inline backend would otherwise show it a second time
         return None
     return value
+
+
+def glue_key(*parts) -> str:
+    """One glue name from several labels: lower case, hyphens dropped, words joined by ``_``.
+
+    Example:
+        >>> glue_key("loc", "Grad-CAM (GMP)")
+        'loc_gradcam_gmp'
+        >>> glue_key("GAP", "energy in box")
+        'gap_energy_in_box'
+    """
+    if not parts or not all(isinstance(part, str) and part.strip() for part in parts):
+        raise ValueError(f"glue_key needs one or more non-empty strings, got {parts!r}.")
+    text = "_".join(parts).lower().replace("-", "")
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
 
 
 def markdown_table(rows, columns, *, caption: str | None = None) -> str:
