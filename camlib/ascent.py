@@ -453,6 +453,8 @@ def maximize(
     if transforms is not None and not isinstance(transforms, Transforms):
         raise ValueError("transforms must be None, True or a camlib.ascent.Transforms.")
     steps = graph.check_batch_size(steps, "steps")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number of at least 0, got {seed!r}.")
     batch_size = graph.check_batch_size(batch_size)
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not (
         math.isfinite(learning_rate) and learning_rate > 0
@@ -605,6 +607,7 @@ def radial_spectrum(images, bins=16):
         >>> frequencies.round(4).tolist(), bool(power.max() / power.min() < 1.5)
         ([0.0625, 0.1875, 0.3125, 0.4375], True)
     """
+    bins = graph.check_batch_size(bins, "bins")
     power, radius = _power_spectrum(images)
     if not 1 <= int(bins) <= min(power.shape[1:]) // 2:
         raise ValueError(
@@ -636,7 +639,8 @@ def high_frequency_share(images, cutoff=0.25):
         >>> 0.7 < float(high_frequency_share(noise)[0]) < 0.85
         True
     """
-    if not 0 < cutoff < 0.5 * math.sqrt(2):
+    real = isinstance(cutoff, (int, float, np.floating)) and not isinstance(cutoff, bool)
+    if not real or not 0 < cutoff < 0.5 * math.sqrt(2):
         raise ValueError(f"cutoff={cutoff} must be between 0 and 0.707 cycles per pixel.")
     power, radius = _power_spectrum(images)
     total = power.sum(axis=(1, 2))

@@ -110,6 +110,7 @@ def find_cam_head(model):
         >>> head.pooling.name, head.dense.name, tuple(head.dense.kernel.shape)
         ('gap', 'fc', (64, 4))
     """
+    graph.check_model(model)
     hint = (
         "CAM needs a model that ends in GlobalAveragePooling2D → Dense; "
         "for any other CNN use grad_cam(model, images)."

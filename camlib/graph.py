@@ -524,6 +524,11 @@ def declare_input_range(model, low, high):
     Returns:
         The model, for chaining.
     """
+    numbers_given = all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (low, high)
+    )
+    if not numbers_given:
+        raise ValueError(f"The input range must be two numbers, got {low!r} and {high!r}.")
     low, high = float(low), float(high)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"The input range must be finite with low < high; got [{low}, {high}].")
