@@ -6,9 +6,14 @@ not pull in TensorFlow:
 - :mod:`camlib.filters`: 2-D convolution, classic kernels, Sobel, hand-made shape features
 - :mod:`camlib.data`: procedural datasets with exact boxes, packaged sample photos
 - :mod:`camlib.models`: small GAP CNN, VGGCAM, the cached model zoo
-- :mod:`camlib.activations`: feature maps of any layer, filter weights
-- :mod:`camlib.ascent`: gradient ascent / activation maximisation
-- :mod:`camlib.cam`: CAM, Grad-CAM and the rest of the family
+- :mod:`camlib.graph`: Keras graph access and the runtime every map shares: finding and
+  capturing layers, the class score before softmax, compiled batched passes, input checks
+- :mod:`camlib.activations`: feature maps of any layer, filter weights (chapter 2)
+- :mod:`camlib.ascent`: gradient ascent / activation maximisation (chapter 3)
+- :mod:`camlib.cam`: CAM and its head finder (chapter 4); it also re-exports the names
+  below, so that ``cam.grad_cam`` and ``cam.upsample`` work
+- :mod:`camlib.methods`: Grad-CAM and the rest of the family, on two bases (chapter 7)
+- :mod:`camlib.maps`: upsampling and scaling maps
 - :mod:`camlib.localize`: boxes from a map, IoU, localization accuracy
 - :mod:`camlib.counterfactual`: lane scenes redrawn with one element removed, added or moved
 - :mod:`camlib.stats`: intervals across training seeds and across images

@@ -1,4 +1,11 @@
-"""Gradient ascent on the input: the picture a channel (or a class) likes best.
+"""Gradient ascent on the input (chapter 3): the picture a channel or a class likes best.
+
+- :func:`maximize` and its result :class:`AscentResult`; :class:`DeadChannelError` for a
+  channel that cannot move;
+- :class:`Transforms` and :data:`DEFAULT_TRANSFORMS`, the small random changes applied
+  at each step; :data:`COLOR_CORRELATION_SQRT`, Lucid's colour basis;
+- :func:`radial_spectrum` and :func:`high_frequency_share`, which measure how noisy the
+  pictures are.
 
 The slides' rule, repeated from random noise::
 
@@ -21,9 +28,10 @@ and would come back as untouched noise. :func:`maximize` detects it and either r
 (the default) or maximises its value *before* the ReLU, and says which it did.
 
 Example:
-    >>> result = maximize(model, "block1_conv1", channels=range(8))   # doctest: +SKIP
-    >>> result.images.shape, result.gain.min() > 10                   # doctest: +SKIP
-    ((8, 64, 64, 3), True)
+    >>> result = maximize(model, "block2_conv", channels=range(2), steps=16,
+    ...                   progress=False)
+    >>> result.images.shape, bool(result.gain.min() > 1)
+    ((2, 64, 64, 3), True)
 """
 
 from __future__ import annotations
