@@ -15,6 +15,8 @@ not pull in TensorFlow:
 - :mod:`camlib.methods`: Grad-CAM and the rest of the family, on two bases (chapter 7)
 - :mod:`camlib.maps`: upsampling and scaling maps
 - :mod:`camlib.localize`: boxes from a map, IoU, localization accuracy
+- :mod:`camlib.metrics`: measures of a map: pointing game, energy in the box, deletion and
+  insertion, sanity checks (chapters 4, 6 and 7)
 - :mod:`camlib.counterfactual`: lane scenes redrawn with one element removed, added or moved
 - :mod:`camlib.stats`: intervals across training seeds and across images
 - :mod:`camlib.seeds`: one training recipe under several seeds, cached like the zoo

@@ -220,3 +220,52 @@ def test_chapter_pages_have_no_numbered_sections_of_their_own():
         if entry.startswith("book/0") and page.exists():
             headings = re.findall(r"^#{2,6} .*", page.read_text(encoding="utf-8"), re.M)
             assert not headings, f"{entry} has section headings {headings}; use {{rubric}}"
+
+
+CAMLIB = sorted((ROOT / "camlib").glob("*.py"))
+
+
+def _private_names_taken(path):
+    """(module, name) for every underscore name imported from, or read off, a camlib module."""
+    tree = ast.parse(path.read_text())
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("camlib"):
+            for alias in node.names:
+                if alias.name.startswith("_"):
+                    yield node.module, alias.name
+                elif node.module == "camlib":
+                    aliases[alias.asname or alias.name] = alias.name
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("camlib."):
+                    aliases[alias.asname or alias.name] = alias.name
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in aliases and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            yield aliases[node.value.id], node.attr
+
+
+@pytest.mark.parametrize("path", CAMLIB, ids=[p.name for p in CAMLIB])
+def test_no_camlib_module_uses_another_modules_private_names(path):
+    taken = sorted(set(_private_names_taken(path)))
+    assert not taken, f"{path.name} uses private names of other modules: {taken}"
+
+
+@pytest.mark.parametrize("path", [p for p in CAMLIB if p.name != "__init__.py"],
+                         ids=[p.name for p in CAMLIB if p.name != "__init__.py"])
+def test_every_camlib_module_is_listed_in_the_package_docstring(path):
+    import camlib
+
+    assert f":mod:`camlib.{path.stem}`" in camlib.__doc__, path.stem
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_no_notebook_calls_a_private_camlib_name(path):
+    modules = ("activations|architectures|ascent|cam|counterfactual|data|filters|graph|"
+               "localize|maps|methods|metrics|models|notebook|plot|seeds|stats|widgets|zoo")
+    pattern = re.compile(rf"\b(?:{modules})\._[a-z]\w*")
+    found = sorted({hit for cell in load(path)["cells"] if cell["cell_type"] == "code"
+                    for hit in pattern.findall(source(cell))})
+    assert not found, f"{path.name} uses private camlib names: {found}"
