@@ -1,14 +1,63 @@
 """Data that camlib makes itself, so that nothing is downloaded at run time.
 
-- :func:`sample_image`: the photographs bundled inside scikit-image.
+- :func:`sample_image`: the photographs bundled inside scikit-image (chapters 1 and 2).
 - :func:`character`: a character rendered to a binary image (chapter 1's hand-made features).
+- :func:`shapes`: simple shapes on a textured background, with exact boxes (chapters 4, 5, 7).
+- :func:`lane_scenes`: synthetic rear-side camera views for a lane-change decision
+  (chapter 6), drawn by :func:`draw_lane_scenes`, which also draws the edited scenes of
+  :mod:`camlib.counterfactual`; :func:`lane_regions`, :func:`solid_line_mask` and
+  :func:`cue_box` give their fixed geometry.
+- :func:`boxes_of_masks`: the tight box of each mask.
+
+Boxes are ``(x0, y0, x1, y1)`` pixel indices with x1 and y1 exclusive, as in
+:mod:`camlib.localize`; an image without an object has :data:`camlib.localize.NO_BOX`,
+``(0, 0, 0, 0)``, and ``localize.has_box(boxes)`` tells which images have one.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+from camlib.localize import NO_BOX
+
+__all__ = [
+    "SAMPLE_IMAGES",
+    "SHAPE_CLASSES",
+    "LANE_CLASSES",
+    "NEAR_DEPTH",
+    "FAR_DEPTH",
+    "CUE_BOX",
+    "sample_image",
+    "character",
+    "shapes",
+    "boxes_of_masks",
+    "cue_box",
+    "lane_regions",
+    "solid_line_mask",
+    "draw_lane_scenes",
+    "lane_scenes",
+]
+
 SAMPLE_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "cat", "brick", "grass")
+
+
+def _whole(value):
+    """Whether ``value`` is a whole number (a Python or numpy integer, not a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_seed(seed):
+    if not _whole(seed) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer, such as 0")
+    return int(seed)
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={value!r} must be True or False")
+    return bool(value)
 
 
 def sample_image(name: str, *, gray: bool = False) -> np.ndarray:
@@ -17,27 +66,35 @@ def sample_image(name: str, *, gray: bool = False) -> np.ndarray:
     Colour photos come back H×W×3 and grayscale photos H×W; ``gray=True`` converts a colour
     photo to luminance with :func:`camlib.filters.to_gray`.
 
-    Example
-    -------
-    >>> img = sample_image("camera")
-    >>> img.shape, img.dtype
-    ((512, 512), dtype('float32'))
+    Example:
+        >>> img = sample_image("camera")
+        >>> img.shape, img.dtype
+        ((512, 512), dtype('float32'))
     """
     from skimage import data as skdata
 
-    if name not in SAMPLE_IMAGES:
+    if not isinstance(name, str) or name not in SAMPLE_IMAGES:
         raise ValueError(
             f"unknown sample image {name!r}; choose one of {', '.join(SAMPLE_IMAGES)}"
         )
+    gray = _check_flag(gray, "gray")
     image = np.asarray(getattr(skdata, name)())
     if image.ndim == 3 and image.shape[-1] == 4:
         image = image[..., :3]
-    image = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+    if image.dtype == np.uint8:
+        image = image.astype(np.float32) / 255.0
+    else:
+        image = image.astype(np.float32)
     if gray and image.ndim == 3:
         from camlib.filters import to_gray
 
         image = to_gray(image)
     return image
+
+
+#: Font weights that :func:`character` accepts (matplotlib's names).
+FONT_WEIGHTS = ("ultralight", "light", "normal", "regular", "book", "medium", "roman",
+                "semibold", "demibold", "demi", "bold", "heavy", "extra bold", "black")
 
 
 def character(char: str, size: int = 64, *, weight: str = "bold") -> np.ndarray:
@@ -46,19 +103,21 @@ def character(char: str, size: int = 64, *, weight: str = "bold") -> np.ndarray:
     The glyph comes from DejaVu Sans, the font that ships inside matplotlib, so the result
     is the same on every machine and needs no download.
 
-    Example
-    -------
-    >>> glyph = character("B")
-    >>> glyph.shape, glyph.dtype
-    ((64, 64), dtype('bool'))
+    Example:
+        >>> glyph = character("B")
+        >>> glyph.shape, glyph.dtype
+        ((64, 64), dtype('bool'))
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if not isinstance(char, str) or len(char) != 1:
         raise ValueError(f"character() draws exactly one character, got {char!r}")
-    if size < 16:
-        raise ValueError(f"size={size} is too small to draw a legible glyph; use 16 or more")
+    if not _whole(size) or size < 16:
+        raise ValueError(f"size={size!r} must be a whole number of pixels, at least 16, so "
+                         "that the glyph is legible; use 64")
+    if weight not in FONT_WEIGHTS:
+        raise ValueError(f"weight={weight!r} must be one of {', '.join(FONT_WEIGHTS)}")
     dpi = 100
     fig = Figure(figsize=(size / dpi, size / dpi), dpi=dpi)
     canvas = FigureCanvasAgg(fig)
@@ -80,9 +139,9 @@ LANE_CLASSES = ("BLOCKED", "FREE", "UNDEFINED")
 
 
 def _check_n_size(n, size, min_size):
-    if not isinstance(n, (int, np.integer)) or n <= 0:
+    if not _whole(n) or n <= 0:
         raise ValueError(f"n={n!r} must be a positive integer: the number of images to make")
-    if not isinstance(size, (int, np.integer)) or size < min_size:
+    if not _whole(size) or size < min_size:
         raise ValueError(
             f"size={size!r} must be an integer of at least {min_size} pixels; "
             f"smaller images cannot hold a recognisable object (use size=64)"
@@ -99,8 +158,21 @@ def _col(values):
     return np.asarray(values, dtype=np.float32)[:, None, None]
 
 
-def _tight_boxes(masks):
-    """(x0, y0, x1, y1) with exclusive x1/y1 of each mask; -1 everywhere for an empty mask."""
+def boxes_of_masks(masks):
+    """The tight box of each mask: an int64 array (N, 4) of ``(x0, y0, x1, y1)``.
+
+    x1 and y1 are exclusive, so ``masks[i, y0:y1, x0:x1]`` holds all of mask ``i``. An
+    empty mask has no box: :data:`camlib.localize.NO_BOX`.
+
+    Example:
+        >>> masks = np.zeros((2, 6, 6), bool); masks[0, 1:3, 2:5] = True
+        >>> boxes_of_masks(masks).tolist()
+        [[2, 1, 5, 3], [0, 0, 0, 0]]
+    """
+    masks = np.asarray(masks)
+    if masks.ndim != 3 or masks.dtype != bool:
+        raise ValueError(f"masks must be a boolean array (N, H, W), got {masks.dtype} with "
+                         f"shape {masks.shape}; pass image > 0.5 for a grey mask")
     rows, cols = masks.any(axis=2), masks.any(axis=1)
     height, width = masks.shape[1:]
     boxes = np.stack(
@@ -112,7 +184,7 @@ def _tight_boxes(masks):
         ],
         axis=1,
     ).astype(np.int64)
-    boxes[~rows.any(1)] = -1
+    boxes[~rows.any(1)] = NO_BOX
     return boxes
 
 
@@ -127,7 +199,8 @@ def _texture(rng, n, size, contrast):
         # sin(a·x + b·y + c), split into outer products of 1-D waves: much faster on big N.
         ax = (freq * np.cos(angle)).astype(np.float32)[:, None, None] * coords[None, None, :]
         by = ((freq * np.sin(angle))[:, None] * coords[None, :] + phase[:, None])[:, :, None]
-        texture += np.sin(ax) * np.cos(by, dtype=np.float32) + np.cos(ax) * np.sin(by, dtype=np.float32)
+        texture += (np.sin(ax) * np.cos(by, dtype=np.float32)
+                    + np.cos(ax) * np.sin(by, dtype=np.float32))
     texture *= _col(contrast) / 2
     noise = rng.standard_normal((n, size, size, 3), dtype=np.float32)
     noise *= 0.04
@@ -180,6 +253,21 @@ def _shape_masks(labels, cx, cy, r, size):
     return stacked[labels, np.arange(len(labels))]
 
 
+def _check_scale(scale, size):
+    """``scale`` as two floats ``(low, high)`` whose object fits inside the image."""
+    try:
+        low, high = (float(v) for v in scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"scale={scale!r} must be two numbers (low, high), fractions of the "
+                         "image size, e.g. (0.14, 0.26)") from None
+    # The centre is drawn from [radius + 1, size - 2 - radius]: that range must not be empty.
+    largest = (size - 3) / (2 * size)
+    if not (np.isfinite(low) and np.isfinite(high) and 0 < low <= high < largest):
+        raise ValueError(f"scale={scale!r} must satisfy 0 < low <= high < {largest:.3f} so "
+                         f"that the object fits inside a {size}-pixel image; e.g. (0.14, 0.26)")
+    return low, high
+
+
 def shapes(n, *, seed=0, size=64, clutter=True, scale=(0.14, 0.26), return_masks=False):
     """Images of one simple shape each, on a textured background, with exact boxes.
 
@@ -189,33 +277,38 @@ def shapes(n, *, seed=0, size=64, clutter=True, scale=(0.14, 0.26), return_masks
     "where did the model look?" has a wrong answer too. The object is drawn last and is
     never hidden.
 
-    Parameters
-    ----------
-    n : number of images.
-    seed : the same seed gives identical arrays.
-    size : image height and width in pixels (at least 32).
-    clutter : draw distractor lines and dots.
-    scale : range of the object's radius (half its extent) as a fraction of ``size``.
-    return_masks : also return the N×H×W boolean mask of each object.
+    Args:
+        n: number of images.
+        seed: a non-negative integer; the same seed gives identical arrays.
+        size: image height and width in pixels (at least 32).
+        clutter: draw distractor lines and dots.
+        scale: range ``(low, high)`` of the object's radius (half its extent) as a fraction
+            of ``size``; the object must fit, so ``high`` is below about one half.
+        return_masks: also return the N×H×W boolean mask of each object.
 
-    Returns
-    -------
-    images : float32, N×size×size×3, values in [0, 1].
-    labels : int64, (N,), an index into ``SHAPE_CLASSES``.
-    boxes : int64, N×4, ``(x0, y0, x1, y1)`` with x1 and y1 exclusive: the tight box of
-        the object's mask, so ``masks[i, y0:y1, x0:x1]`` contains the whole object.
-    masks : bool, N×size×size (only with ``return_masks=True``).
+    Returns:
+        ``(images, labels, boxes)``, and ``masks`` with ``return_masks=True``: images
+        float32 N×size×size×3 in [0, 1]; labels int64 (N,), an index into
+        ``SHAPE_CLASSES``; boxes int64 N×4, ``(x0, y0, x1, y1)`` with x1 and y1 exclusive,
+        the tight box of the object's mask (:func:`boxes_of_masks`); masks bool
+        N×size×size.
 
-    Example
-    -------
-    >>> images, labels, boxes = shapes(8, seed=1)
-    >>> images.shape, images.dtype, labels.shape, boxes.shape
-    ((8, 64, 64, 3), dtype('float32'), (8,), (8, 4))
-    >>> SHAPE_CLASSES[labels[0]] in SHAPE_CLASSES
-    True
+    Raises:
+        ValueError: ``n``, ``seed`` or ``size`` not a whole number in range, a ``scale``
+            whose object would not fit, or flags that are not True or False.
+
+    Example:
+        >>> images, labels, boxes = shapes(8, seed=1)
+        >>> images.shape, images.dtype, labels.shape, boxes.shape
+        ((8, 64, 64, 3), dtype('float32'), (8,), (8, 4))
+        >>> SHAPE_CLASSES[labels[0]] in SHAPE_CLASSES
+        True
     """
     _check_n_size(n, size, 32)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
+    scale = _check_scale(scale, size)
+    clutter = _check_flag(clutter, "clutter")
+    return_masks = _check_flag(return_masks, "return_masks")
     labels = rng.integers(0, len(SHAPE_CLASSES), n)
 
     background = rng.uniform(0.2, 0.8, (n, 1, 1, 1)).astype(np.float32)
@@ -242,10 +335,11 @@ def shapes(n, *, seed=0, size=64, clutter=True, scale=(0.14, 0.26), return_masks
     masks = _shape_masks(labels, cx, cy, radius, size)
     colour = contrasting_colours()
     shading = 1 + 0.04 * rng.standard_normal((n, size, size, 1), dtype=np.float32)
-    np.copyto(images, colour[:, None, None, :].astype(np.float32) * shading, where=masks[..., None])
+    np.copyto(images, colour[:, None, None, :].astype(np.float32) * shading,
+              where=masks[..., None])
 
     images = np.clip(images, 0, 1, out=images).astype(np.float32, copy=False)
-    boxes = _tight_boxes(masks)
+    boxes = boxes_of_masks(masks)
     labels = labels.astype(np.int64)
     return (images, labels, boxes, masks) if return_masks else (images, labels, boxes)
 
@@ -262,18 +356,19 @@ _VANISH_U = 0.72
 _ROAD_EDGE_U = -0.5  # where the far edge of the adjacent lane meets the bottom row
 _DASHED_U = 0.35  # the dashed line between the adjacent lane and our own lane
 _EGO_EDGE_U = 1.6  # the right edge of our own lane
-_NEAR_DEPTH = (0.4, 0.8)  # BLOCKED: the vehicle's bottom, as a fraction from horizon to bottom
-_FAR_DEPTH = (0.05, 0.16)  # FREE with a vehicle: it is still far behind
+#: Depths of a BLOCKING vehicle's bottom edge (0 at the horizon, 1 at the bottom row).
+NEAR_DEPTH = (0.4, 0.8)
+#: Depths of a far vehicle in a FREE scene: it is still far behind.
+FAR_DEPTH = (0.05, 0.16)
 _CUE_FRACTION = (0.03, 0.03, 0.25, 0.11)
 
 
 def cue_box(size=64):
     """The pixel box ``(x0, y0, x1, y1)`` (x1, y1 exclusive) of the spurious "timestamp" cue.
 
-    Example
-    -------
-    >>> cue_box(64)
-    (2, 2, 16, 7)
+    Example:
+        >>> cue_box(64)
+        (2, 2, 16, 7)
     """
     _check_n_size(1, size, 32)
     x0, y0, x1, y1 = _CUE_FRACTION
@@ -289,7 +384,7 @@ def _uv(size):
 
 
 def _line_u(bottom_u, v):
-    """u of the road line that ends at ``bottom_u`` on the bottom row, at height v."""
+    """U of the road line that ends at ``bottom_u`` on the bottom row, at height v."""
     s = (v - _HORIZON) / (1 - _HORIZON)
     return _VANISH_U + s * (bottom_u - _VANISH_U)
 
@@ -303,13 +398,12 @@ def lane_regions(size=64):
     own car's flank at the right edge, which hides part of the road). ``road`` and
     ``roadside`` exclude ``ego_car``; the six masks other than ``road`` partition the image.
 
-    Example
-    -------
-    >>> regions = lane_regions(64)
-    >>> sorted(regions)
-    ['adjacent_lane', 'ego_car', 'ego_lane', 'road', 'roadside', 'sky']
-    >>> bool((regions["adjacent_lane"] & regions["sky"]).any())
-    False
+    Example:
+        >>> regions = lane_regions(64)
+        >>> sorted(regions)
+        ['adjacent_lane', 'ego_car', 'ego_lane', 'road', 'roadside', 'sky']
+        >>> bool((regions["adjacent_lane"] & regions["sky"]).any())
+        False
     """
     _check_n_size(1, size, 32)
     u, v = _uv(size)
@@ -362,77 +456,119 @@ def _vehicle_masks(rng, present, depth, lane_bottom_u, size):
     return body | cabin | wheels, cabin & window | (body & lights), wheels
 
 
-def lane_scenes(n, *, seed=0, size=64, p=(0.4, 0.35, 0.25), cue=None, cue_rate=1.0,
-                return_info=False):
-    """Synthetic left rear-side camera views labelled for a lane-change decision.
+def solid_line_mask(size=64):
+    """The H×W boolean mask of the solid line at the far edge of the adjacent lane.
 
-    The camera looks backwards along our car's flank (visible at the right edge). The road
-    runs to a vanishing point on the horizon; a solid line marks the far edge of the
-    adjacent lane and a dashed line separates it from our own lane. The label answers "may
-    we move into the adjacent lane now?", as in Jeong et al. (IV 2017):
+    Example:
+        >>> mask = solid_line_mask(64)
+        >>> mask.shape, bool(mask[:20].any())
+        ((64, 64), False)
+    """
+    _check_n_size(1, size, 32)
+    u, v = _uv(size)
+    regions = lane_regions(size)
+    s = np.clip((v - _HORIZON) / (1 - _HORIZON), 1e-3, None)
+    half_width = 0.006 + 0.02 * s
+    return ((np.abs(u - _line_u(_ROAD_EDGE_U, v)) < half_width) & (v > _HORIZON)
+            & ~regions["ego_car"])
 
-    - ``BLOCKED`` (0): a vehicle drives in the adjacent lane close behind us: it is large
-      and its bottom edge is low in the image. Changing lanes is unsafe.
-    - ``FREE`` (1): the adjacent lane is empty, or its only vehicle is far behind: small,
-      near the horizon.
-    - ``UNDEFINED`` (2): the view cannot support a decision: sun glare, dirt on the lens,
-      darkness, or fog so dense that no lane is visible. No vehicle is drawn.
 
-    Every scene varies in lighting, sky, asphalt, roadside and vehicle colour, vehicle type
-    (car, van or truck) and the phase of the lane dashes, and a quarter of the clear scenes
-    also show a harmless vehicle following in our own lane, so that neither brightness nor
-    "is there a car somewhere" gives the answer away.
+_CARS = (None, "remove", "ego_lane")
 
-    Parameters
-    ----------
-    n : number of images.
-    seed : the same seed gives identical arrays.
-    size : image height and width in pixels (at least 32).
-    p : class probabilities for (BLOCKED, FREE, UNDEFINED).
-    cue : a spurious shortcut for debugging chapters: a bright timestamp-like patch
-        stamped inside ``cue_box(size)`` (``CUE_BOX`` at size 64). ``None`` draws no
-        cue; ``"blocked"`` stamps it on BLOCKED images only (a training set with a
-        shortcut); ``"random"`` stamps it on images of any class (a test set where the
-        cue carries no information).
-    cue_rate : the probability that an eligible image is stamped.
-    return_info : also return a dict of per-image details: ``kind`` (``"near"``,
-        ``"far"``, ``"empty"``, ``"glare"``, ``"dirt"``, ``"dark"`` or ``"fog"``),
-        ``depth`` (0 at the horizon, 1 at the bottom row; NaN without a vehicle),
-        ``cue`` and ``follower`` (booleans).
 
-    Returns
-    -------
-    images : float32, N×size×size×3 in [0, 1].
-    labels : int64, (N,), an index into ``LANE_CLASSES``.
-    boxes : int64, N×4 ``(x0, y0, x1, y1)``, x1/y1 exclusive: the tight box of the
-        adjacent-lane vehicle, clipped to the image, or ``-1`` in all four places when
-        there is no such vehicle (all UNDEFINED scenes and empty FREE scenes).
-    info : dict (only with ``return_info=True``).
+def _check_lane_options(p, cue, cue_rate):
+    try:
+        p = np.asarray(p, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"p={p!r} must be three non-negative class probabilities") from None
+    if p.shape != (3,) or not np.isfinite(p).all() or (p < 0).any() or p.sum() <= 0:
+        raise ValueError(f"p={p.tolist()} must be three non-negative class probabilities "
+                         "for (BLOCKED, FREE, UNDEFINED), e.g. (0.4, 0.35, 0.25)")
+    if not (cue is None or (isinstance(cue, str) and cue in ("blocked", "random"))):
+        raise ValueError(f'cue={cue!r} must be None, "blocked" or "random"')
+    if (isinstance(cue_rate, bool) or not isinstance(cue_rate, numbers.Real)
+            or not 0 <= cue_rate <= 1):
+        raise ValueError(f"cue_rate={cue_rate!r} must be a probability in [0, 1]")
+    return p
 
-    Example
-    -------
-    >>> images, labels, boxes = lane_scenes(6, seed=0)
-    >>> images.shape, [LANE_CLASSES[k] for k in labels][:2]
-    ((6, 64, 64, 3), ['UNDEFINED', 'FREE'])
-    >>> bool((boxes[labels == 2] == -1).all())
-    True
+
+def _check_edits(n, follower, solid_line, dashed_line, car, car_depth):
+    if not (follower is None or isinstance(follower, (bool, np.bool_))):
+        raise ValueError(f"follower={follower!r} must be None (as drawn), True or False")
+    if not (isinstance(solid_line, (bool, np.bool_)) or solid_line == "over"):
+        raise ValueError(f'solid_line={solid_line!r} must be True, False or "over"')
+    if not isinstance(dashed_line, (bool, np.bool_)):
+        raise ValueError(f"dashed_line={dashed_line!r} must be True or False")
+    if not (car is None or (isinstance(car, str) and car in _CARS)):
+        raise ValueError(f'car={car!r} must be None, "remove" or "ego_lane"')
+    if car is not None and car_depth is not None:
+        raise ValueError("pass car or car_depth, not both: move the car in one way at a time")
+    if car_depth is None:
+        return None
+    try:
+        depth = np.asarray(car_depth, dtype=float)
+    except (TypeError, ValueError):
+        depth = np.array(np.nan)
+    if depth.ndim > 1 or (depth.ndim == 1 and depth.shape != (n,)):
+        raise ValueError(f"car_depth must be one number or one per scene ({n}), got shape "
+                         f"{depth.shape}")
+    if not np.all((depth >= 0) & (depth <= 1)):
+        raise ValueError("car_depth must lie in [0, 1] (0: horizon, 1: bottom row), got "
+                         f"{car_depth!r}")
+    return np.broadcast_to(depth, (n,))
+
+
+def draw_lane_scenes(n, *, seed=0, size=64, p=(0.4, 0.35, 0.25), cue=None, cue_rate=1.0,
+                     follower=None, solid_line=True, dashed_line=True, car=None,
+                     car_depth=None):
+    """Draw lane scenes, with optional edits: the one drawing behind both scene generators.
+
+    :func:`lane_scenes` calls it without edits, and :func:`camlib.counterfactual.lane_scenes`
+    with them. Every random draw is the same whatever the edits, so an edit changes only
+    the pixels of the elements it touches.
+
+    Args:
+        n: number of images.
+        seed: a non-negative integer; the same seed gives identical arrays.
+        size: image height and width in pixels (at least 32).
+        p: class probabilities for (BLOCKED, FREE, UNDEFINED).
+        cue: None, ``"blocked"`` or ``"random"`` (see :func:`lane_scenes`).
+        cue_rate: the probability that an eligible image is stamped with the cue.
+        follower: None keeps the followers as drawn; False removes every follower; True
+            gives every BLOCKED and FREE scene one.
+        solid_line: False erases the solid edge line; ``"over"`` paints it over the
+            vehicles.
+        dashed_line: False erases the dashed line.
+        car: None keeps the adjacent-lane vehicle; ``"remove"`` takes it away;
+            ``"ego_lane"`` moves it into our own lane at the same depth.
+        car_depth: None, or a depth in [0, 1] (one number or one per scene) for every
+            adjacent-lane vehicle.
+
+    Returns:
+        ``(images, labels, scene)``: the float32 images N×size×size×3 in [0, 1], the int64
+        labels as drawn (before any edit), and a dict of the drawn details: ``kind``,
+        ``depth`` (of the car, in any lane; NaN without one), ``cue``, ``follower``,
+        ``car_in_adjacent_lane`` (booleans), ``car_mask`` and ``follower_mask`` (the
+        vehicles as drawn), ``solid_mask`` and ``dashed_mask`` (where the lines are,
+        painted or erased).
+
+    Raises:
+        ValueError: any setting of the wrong type or out of its range.
     """
     _check_n_size(n, size, 32)
-    p = np.asarray(p, dtype=float)
-    if p.shape != (3,) or (p < 0).any() or p.sum() <= 0:
-        raise ValueError(f"p={p.tolist()} must be three non-negative class probabilities")
-    if cue not in (None, "blocked", "random"):
-        raise ValueError(f'cue={cue!r} must be None, "blocked" or "random"')
-    if not 0 <= cue_rate <= 1:
-        raise ValueError(f"cue_rate={cue_rate} must be a probability in [0, 1]")
+    p = _check_lane_options(p, cue, cue_rate)
+    moved_depth = _check_edits(n, follower, solid_line, dashed_line, car, car_depth)
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
     labels = rng.choice(3, size=n, p=p / p.sum())
     blocked, free, undefined = (labels == k for k in range(3))
     far_car = free & (rng.random(n) < 0.5)
     present = blocked | far_car
-    depth = np.where(blocked, rng.uniform(*_NEAR_DEPTH, n), rng.uniform(*_FAR_DEPTH, n))
-    follower = ~undefined & (rng.random(n) < 0.25)
+    depth = np.where(blocked, rng.uniform(*NEAR_DEPTH, n), rng.uniform(*FAR_DEPTH, n))
+    drawn_follower = ~undefined & (rng.random(n) < 0.25)
+    has_follower = drawn_follower if follower is None else (~undefined & bool(follower))
+    if moved_depth is not None:
+        depth = np.where(present, moved_depth, depth)
 
     regions = lane_regions(size)
     u, v = _uv(size)
@@ -445,7 +581,7 @@ def lane_scenes(n, *, seed=0, size=64, p=(0.4, 0.35, 0.25), cue=None, cue_rate=1
         rgb[:, 2] -= warmth
         return rgb.astype(np.float32)[:, None, None, :]
 
-    sky = colour((0.6, 0.7, 0.85), 0.12) + 0.3 * (v[..., None] - _HORIZON / 2)  # hazier low down
+    sky = colour((0.6, 0.7, 0.85), 0.12) + 0.3 * (v[..., None] - _HORIZON / 2)  # hazier low
     roadside = colour((0.35, 0.45, 0.25), 0.1)
     asphalt = colour((0.38, 0.38, 0.4), 0.08)
     ego_car = colour((0.3, 0.3, 0.32), 0.2)
@@ -455,24 +591,34 @@ def lane_scenes(n, *, seed=0, size=64, p=(0.4, 0.35, 0.25), cue=None, cue_rate=1
     images += _texture(rng, n, size, rng.uniform(0.02, 0.08, n)) * (v[..., None] > _HORIZON)
 
     # Lane markings: a solid far edge and a dashed centre line, wider towards the camera.
+    solid = np.broadcast_to(solid_line_mask(size), (n, size, size))
     s = np.clip((v - _HORIZON) / (1 - _HORIZON), 1e-3, None)
     half_width = 0.006 + 0.02 * s
-    solid = (np.abs(u - _line_u(_ROAD_EDGE_U, v)) < half_width) & (v > _HORIZON) & ~regions["ego_car"]
     dash_phase = (1.0 / s)[None] * 0.9 + _col(rng.uniform(0, 1, n))
     dashed = (np.abs(u - _line_u(_DASHED_U, v)) < half_width) & regions["road"]
     dashed = dashed[None] & (dash_phase % 1.0 < 0.5)
     paint = colour((0.9, 0.9, 0.85), 0.05)
-    _paint(images, np.broadcast_to(solid, (n, size, size)) | dashed, paint[:, 0, 0])
+    painted = np.zeros((n, size, size), bool)
+    if solid_line is True or solid_line is np.True_:
+        painted |= solid
+    if dashed_line:
+        painted |= dashed
+    _paint(images, painted, paint[:, 0, 0])
 
-    for lane_u, in_lane, lane_depth in (
-        (_EGO_EDGE_U, follower, rng.uniform(0.1, 0.3, n)),
-        (_ROAD_EDGE_U, present, depth),
+    car_present = present & (car != "remove")
+    car_lane = _EGO_EDGE_U if car == "ego_lane" else _ROAD_EDGE_U
+    masks = {}
+    for name, lane_u, in_lane, lane_depth in (
+        ("follower", _EGO_EDGE_U, has_follower, rng.uniform(0.1, 0.3, n)),
+        ("car", car_lane, car_present, depth),
     ):
         shape, dark_parts, wheels = _vehicle_masks(rng, in_lane, lane_depth, lane_u, size)
         _paint(images, shape, rng.uniform(0.05, 0.95, (n, 3)))
         _paint(images, dark_parts, rng.uniform(0.05, 0.25, (n, 1)).repeat(3, 1))
         _paint(images, wheels, np.full((n, 3), 0.05))
-        vehicle = shape & ~regions["ego_car"]  # the last pass is the adjacent lane
+        masks[name] = shape & ~regions["ego_car"]
+    if solid_line == "over":
+        _paint(images, solid, paint[:, 0, 0])
 
     _paint(images, np.broadcast_to(regions["ego_car"], (n, size, size)), ego_car[:, 0, 0])
     images *= _col(light)[..., None]
@@ -490,7 +636,8 @@ def lane_scenes(n, *, seed=0, size=64, p=(0.4, 0.35, 0.25), cue=None, cue_rate=1
         if name == "glare":
             cx, cy = rng.uniform(0.1, 0.9, m) * size, rng.uniform(0.2, 0.7, m) * size
             sigma = rng.uniform(0.25, 0.45, m) * size
-            alpha = np.exp(-((xx - _col(cx)) ** 2 + (yy - _col(cy)) ** 2) / (2 * _col(sigma) ** 2))
+            alpha = np.exp(-((xx - _col(cx)) ** 2 + (yy - _col(cy)) ** 2)
+                           / (2 * _col(sigma) ** 2))
             alpha = np.clip(1.6 * alpha, 0, 1)[..., None]
             images[idx] = images[idx] * (1 - alpha) + alpha * colour((1.0, 0.97, 0.9), 0.03)[idx]
         elif name == "dirt":
@@ -520,14 +667,83 @@ def lane_scenes(n, *, seed=0, size=64, p=(0.4, 0.35, 0.25), cue=None, cue_rate=1
         images[stamped, y0:y1, x0:x1] = patch
 
     images = np.clip(images, 0, 1).astype(np.float32, copy=False)
-    boxes = _tight_boxes(vehicle)
-    labels = labels.astype(np.int64)
+    scene = {
+        "kind": kind.astype(str),
+        "depth": np.where(car_present, depth, np.nan),
+        "cue": stamped,
+        "follower": has_follower,
+        "car_in_adjacent_lane": car_present & (car != "ego_lane"),
+        "car_mask": masks["car"],
+        "follower_mask": masks["follower"],
+        "solid_mask": np.array(solid),
+        "dashed_mask": dashed,
+    }
+    return images, labels.astype(np.int64), scene
+
+
+def lane_scenes(n, *, seed=0, size=64, p=(0.4, 0.35, 0.25), cue=None, cue_rate=1.0,
+                return_info=False):
+    """Synthetic left rear-side camera views labelled for a lane-change decision.
+
+    The camera looks backwards along our car's flank (visible at the right edge). The road
+    runs to a vanishing point on the horizon; a solid line marks the far edge of the
+    adjacent lane and a dashed line separates it from our own lane. The label answers "may
+    we move into the adjacent lane now?", as in Jeong et al. (IV 2017):
+
+    - ``BLOCKED`` (0): a vehicle drives in the adjacent lane close behind us: it is large
+      and its bottom edge is low in the image. Changing lanes is unsafe.
+    - ``FREE`` (1): the adjacent lane is empty, or its only vehicle is far behind: small,
+      near the horizon.
+    - ``UNDEFINED`` (2): the view cannot support a decision: sun glare, dirt on the lens,
+      darkness, or fog so dense that no lane is visible. No vehicle is drawn.
+
+    Every scene varies in lighting, sky, asphalt, roadside and vehicle colour, vehicle type
+    (car, van or truck) and the phase of the lane dashes, and a quarter of the clear scenes
+    also show a harmless vehicle following in our own lane, so that neither brightness nor
+    "is there a car somewhere" gives the answer away. The scenes are drawn by
+    :func:`draw_lane_scenes`.
+
+    Args:
+        n: number of images.
+        seed: a non-negative integer; the same seed gives identical arrays.
+        size: image height and width in pixels (at least 32).
+        p: class probabilities for (BLOCKED, FREE, UNDEFINED).
+        cue: a spurious shortcut for debugging chapters: a bright timestamp-like patch
+            stamped inside ``cue_box(size)`` (``CUE_BOX`` at size 64). ``None`` draws no
+            cue; ``"blocked"`` stamps it on BLOCKED images only (a training set with a
+            shortcut); ``"random"`` stamps it on images of any class (a test set where the
+            cue carries no information).
+        cue_rate: the probability that an eligible image is stamped.
+        return_info: also return a dict of per-image details: ``kind`` (``"near"``,
+            ``"far"``, ``"empty"``, ``"glare"``, ``"dirt"``, ``"dark"`` or ``"fog"``),
+            ``depth`` (0 at the horizon, 1 at the bottom row; NaN without a vehicle),
+            ``cue`` and ``follower`` (booleans).
+
+    Returns:
+        ``(images, labels, boxes)``, and ``info`` with ``return_info=True``: images
+        float32 N×size×size×3 in [0, 1]; labels int64 (N,), an index into
+        ``LANE_CLASSES``; boxes int64 N×4 ``(x0, y0, x1, y1)``, x1/y1 exclusive: the
+        tight box of the adjacent-lane vehicle, clipped to the image, or
+        :data:`camlib.localize.NO_BOX` ``(0, 0, 0, 0)`` when there is no such vehicle
+        (all UNDEFINED scenes and empty FREE scenes); ``localize.has_box(boxes)`` marks
+        the scenes with one.
+
+    Raises:
+        ValueError: any setting of the wrong type or out of its range.
+
+    Example:
+        >>> from camlib import localize
+        >>> images, labels, boxes = lane_scenes(6, seed=0)
+        >>> images.shape, [LANE_CLASSES[k] for k in labels][:2]
+        ((6, 64, 64, 3), ['FREE', 'BLOCKED'])
+        >>> bool(localize.has_box(boxes[labels == 2]).any())
+        False
+    """
+    return_info = _check_flag(return_info, "return_info")
+    images, labels, scene = draw_lane_scenes(n, seed=seed, size=size, p=p, cue=cue,
+                                             cue_rate=cue_rate)
+    boxes = boxes_of_masks(scene["car_mask"])
     if not return_info:
         return images, labels, boxes
-    info = {
-        "kind": kind.astype(str),
-        "depth": np.where(present, depth, np.nan),
-        "cue": stamped,
-        "follower": follower,
-    }
+    info = {key: scene[key] for key in ("kind", "depth", "cue", "follower")}
     return images, labels, boxes, info

@@ -1,13 +1,30 @@
-"""Boxes from class activation maps, IoU, and localization accuracy.
+"""Boxes from class activation maps, IoU, and localization accuracy (chapters 4, 5 and 7).
 
 Zhou et al. (2016) turn a CAM into a box by keeping the pixels at or above 20 % of the
 map's maximum and boxing the largest connected component. camlib min-max scales the map
-first, as the weakly supervised localization protocol does (see :func:`box_from_map`). A box counts as a correct
-localization when its intersection over union with the true box is at least 0.5.
+first, as the weakly supervised localization protocol does (see :func:`box_from_map`).
+A box counts as a correct localization when its intersection over union with the true
+box is at least 0.5.
 
-Box convention: ``(x0, y0, x1, y1)`` in pixel indices, x along columns and y along rows,
-with ``x1`` and ``y1`` exclusive, so ``image[y0:y1, x0:x1]`` is the boxed region and the
-box's area is ``(x1 - x0) * (y1 - y0)``. ``(0, 0, 0, 0)`` is the empty box.
+Box convention: ``(x0, y0, x1, y1)`` in whole pixel indices, x along columns and y along
+rows, with ``x1`` and ``y1`` exclusive, so ``image[y0:y1, x0:x1]`` is the boxed region and
+the box's area is ``(x1 - x0) * (y1 - y0)``. :data:`NO_BOX`, ``(0, 0, 0, 0)``, is the one
+"no box" value: a flat map gives it, and :func:`camlib.data.lane_scenes` gives it to a
+scene without a vehicle. :func:`has_box` tells which boxes are real.
+
+The module has:
+
+- :func:`check_boxes` and :func:`check_image_size`: the one check of boxes and the one
+  reading of ``image_size`` (an int or ``(H, W)``) that localize, metrics, data and plot use;
+- :func:`has_box`, :data:`NO_BOX`;
+- :func:`box_from_map`, :func:`boxes_from_maps`: boxes from maps;
+- :func:`iou`, :func:`box_ious`, :func:`localization_accuracy`, :func:`threshold_sweep`,
+  :func:`best_threshold`, :func:`localization_error`: scores against true boxes;
+- :func:`area_share`: a box's share of the image, the chance level of energy-in-box.
+
+A function that scores a map against a true box refuses a true :data:`NO_BOX`: there is
+nothing to find in that image. Keep the images with a box first,
+``keep = localize.has_box(true_boxes)``.
 
 Example:
     >>> box_from_map(np.array([[0, 0, 0], [0, 5, 4], [0, 0, 0]]))
@@ -16,11 +33,18 @@ Example:
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from scipy import ndimage
 
+from camlib.maps import check_maps, upsample
+
 __all__ = [
-    "EMPTY_BOX",
+    "NO_BOX",
+    "has_box",
+    "check_boxes",
+    "check_image_size",
     "box_from_map",
     "boxes_from_maps",
     "iou",
@@ -32,8 +56,185 @@ __all__ = [
     "area_share",
 ]
 
-EMPTY_BOX = (0, 0, 0, 0)
+#: The one "no box" value: the empty box, for a flat map or an image without an object.
+NO_BOX = (0, 0, 0, 0)
 _EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
+_FORMAT = "(x0, y0, x1, y1) with x1 and y1 exclusive"
+
+
+# ---------------------------------------------------------------------------------------
+# Checking boxes and sizes
+# ---------------------------------------------------------------------------------------
+
+
+def _is_whole(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return isinstance(value, numbers.Integral) or (
+        np.isfinite(value) and float(value).is_integer()
+    )
+
+
+def check_image_size(image_size, name="image_size"):
+    """``image_size`` as ``(H, W)`` ints: one int means a square image.
+
+    This is the one place where camlib reads an image size: ``64`` is ``(64, 64)``, and
+    ``images.shape[1:3]`` can be passed as it is.
+
+    Args:
+        image_size: an int, or two ints ``(H, W)`` (whole floats are accepted).
+        name: the argument's name, for the error message.
+
+    Returns:
+        ``(H, W)`` as a tuple of Python ints, each at least 1.
+
+    Raises:
+        ValueError: not one or two whole numbers of at least 1.
+
+    Example:
+        >>> check_image_size(64), check_image_size((48, 64))
+        ((64, 64), (48, 64))
+    """
+    if isinstance(image_size, (str, bytes)):
+        pair = ()
+    elif np.ndim(image_size) == 0:
+        pair = (image_size, image_size)
+    else:
+        try:
+            pair = tuple(np.asarray(image_size).tolist())
+        except (TypeError, ValueError):
+            pair = ()
+    if len(pair) != 2 or not all(_is_whole(v) and v >= 1 for v in pair):
+        raise ValueError(f"{name} must be (H, W) or one int, each a whole number of at least 1 "
+                         f"pixel; got {image_size!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def check_boxes(boxes, *, image_size=None, n=None, name="boxes", allow_no_box=True):
+    """Boxes as an int64 array (N, 4) of ``(x0, y0, x1, y1)``, after checking them.
+
+    The one box check of camlib: localize, metrics, data and plot all use it.
+
+    - One box ``(4,)`` is read as a batch of one, shape (1, 4).
+    - Values must be finite whole pixel indices; floats such as ``3.0`` are converted to
+      ints, ``3.5`` is refused.
+    - ``0 <= x0 <= x1`` and ``0 <= y0 <= y1``; with ``image_size`` also ``x1 <= W`` and
+      ``y1 <= H``. A box of zero width or height is empty, like :data:`NO_BOX`.
+
+    Args:
+        boxes: an array-like (N, 4), or one box (4,).
+        image_size: the image's ``(H, W)`` or one int, when known (see
+            :func:`check_image_size`).
+        n: the number of boxes expected (one per map or image), when known.
+        name: the argument's name, for error messages.
+        allow_no_box: False refuses empty boxes such as :data:`NO_BOX`, with the fix
+            ``keep = localize.has_box(boxes)``.
+
+    Returns:
+        An int64 array (N, 4).
+
+    Raises:
+        ValueError: wrong shape (a transposed (4, N) array is named as such), non-numeric,
+            NaN or inf, not whole numbers, ``x1 < x0`` or ``y1 < y0`` (with a hint when the
+            boxes look like ``(x, y, w, h)``), negative, outside the image, the wrong
+            count, or empty when ``allow_no_box=False``.
+
+    Example:
+        >>> check_boxes((2, 3, 6, 8), image_size=16).tolist()
+        [[2, 3, 6, 8]]
+    """
+    if isinstance(boxes, (str, bytes)):
+        raise ValueError(f"{name} must be numbers {_FORMAT}, got the string {boxes!r}.")
+    try:
+        array = np.asarray(boxes)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be one numeric array (N, 4) of {_FORMAT}; "
+                         "got a ragged or non-numeric sequence.") from None
+    if array.dtype == bool or array.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be numbers {_FORMAT}, got dtype {array.dtype}.")
+    if array.shape == (4,):
+        array = array[None]
+    if array.ndim == 2 and array.shape[0] == 4 and array.shape[1] != 4:
+        raise ValueError(f"{name} have shape {array.shape}, which looks transposed: one box "
+                         f"per row is (N, 4), so pass {name}.T.")
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise ValueError(f"{name} must be (N, 4), one box {_FORMAT} per row (or one box of "
+                         f"shape (4,)), got shape {array.shape}.")
+    if n is not None and len(array) != n:
+        raise ValueError(f"Got {len(array)} {name} for {n} maps or images; give one per map "
+                         "(one box per image).")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contain NaN or inf; a box needs finite pixel indices.")
+    if array.dtype.kind == "f":
+        if not np.all(array == np.round(array)):
+            raise ValueError(f"{name} must be whole pixel indices, got fractions such as "
+                             f"{array[array != np.round(array)][0]!r}; pass np.round({name}).")
+    array = array.astype(np.int64)
+    x0, y0, x1, y1 = array.T
+    if (array == -1).all(axis=1).any():
+        raise ValueError(f"{name} contain (-1, -1, -1, -1) rows; camlib's no-box value is "
+                         "localize.NO_BOX = (0, 0, 0, 0): replace those rows with it.")
+    inverted = (x1 < x0) | (y1 < y0)
+    if inverted.any():
+        i = int(np.flatnonzero(inverted)[0])
+        raise ValueError(
+            f"{name}[{i}] = {tuple(array[i].tolist())} has x1 < x0 or y1 < y0 "
+            f"({int(inverted.sum())} such boxes). Boxes are (x0, y0, x1, y1), not (x, y, w, h): "
+            "convert with np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)."
+        )
+    if (array < 0).any():
+        i = int(np.flatnonzero((array < 0).any(axis=1))[0])
+        raise ValueError(f"{name}[{i}] = {tuple(array[i].tolist())} has a negative "
+                         "coordinate; pixel indices start at 0.")
+    if image_size is not None:
+        height, width = check_image_size(image_size)
+        outside = (x1 > width) | (y1 > height)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise ValueError(
+                f"{name}[{i}] = {tuple(array[i].tolist())} reaches outside the {height}×{width} "
+                f"image ({int(outside.sum())} such boxes): a box needs x1 ≤ {width} and "
+                f"y1 ≤ {height}. Are the boxes in the map's grid instead of image pixels, or "
+                "(x, y, w, h)?"
+            )
+    if not allow_no_box and not has_box(array).all():
+        i = int(np.flatnonzero(~has_box(array))[0])
+        raise ValueError(
+            f"{name}[{i}] = {tuple(array[i].tolist())} is empty (NO_BOX): that image has no "
+            f"object to find ({int((~has_box(array)).sum())} such boxes). Keep the images "
+            f"with a box: keep = localize.has_box({name}), then pass maps[keep], "
+            f"{name}[keep]."
+        )
+    return array
+
+
+def has_box(boxes):
+    """For each box: does it enclose at least one pixel? A bool array (N,).
+
+    :data:`NO_BOX`, and any box of zero width or height, has no box. Use it to keep the
+    images that have an object before scoring maps against their boxes.
+
+    Example:
+        >>> has_box([(2, 2, 5, 5), NO_BOX]).tolist()
+        [True, False]
+    """
+    boxes = check_boxes(boxes)
+    return (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+
+
+def _check_threshold(threshold, name="threshold", low_open=False):
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise ValueError(f"{name} must be a number in [0, 1], got {threshold!r}.")
+    inside = (0.0 < threshold <= 1.0) if low_open else (0.0 <= threshold <= 1.0)
+    if not inside:
+        span = "(0, 1]" if low_open else "[0, 1]"
+        raise ValueError(f"{name} is a fraction in {span}, got {threshold!r}.")
+    return float(threshold)
+
+
+# ---------------------------------------------------------------------------------------
+# Boxes from maps
+# ---------------------------------------------------------------------------------------
 
 
 def box_from_map(cam, threshold=0.2):
@@ -51,7 +252,7 @@ def box_from_map(cam, threshold=0.2):
     Regions are connected with 8-connectivity (diagonal neighbours touch). If two regions
     have the same area, the one with the larger summed map value wins, then the first in
     row-major order. A flat map (every value equal, including all zero) has no contrast,
-    points nowhere and gives the empty box ``(0, 0, 0, 0)``.
+    points nowhere and gives :data:`NO_BOX`.
 
     Where this differs from ``wsolevaluation``: it keeps pixels ``>= threshold`` of the
     float map, where ``wsolevaluation`` keeps ``> int(threshold · 255)`` of a uint8 map;
@@ -67,6 +268,10 @@ def box_from_map(cam, threshold=0.2):
         ``(x0, y0, x1, y1)`` as Python ints in the map's own pixel grid, x1 and y1
         exclusive.
 
+    Raises:
+        ValueError: a map that is not 2-D, empty, or has NaN or inf; a threshold that is
+            not a number in [0, 1].
+
     Example:
         >>> m = np.zeros((8, 8)); m[1:3, 1:3] = 1.0; m[4:8, 5:7] = 0.9
         >>> box_from_map(m)          # the larger blob wins, though its peak is lower
@@ -74,20 +279,18 @@ def box_from_map(cam, threshold=0.2):
         >>> box_from_map(m + 5) == box_from_map(m) == box_from_map(3 * m)
         True
     """
-    cam = np.asarray(cam, dtype=np.float64)
+    cam = check_maps(cam, "cam").astype(np.float64)
     if cam.ndim != 2:
-        raise ValueError(f"cam must be a 2-D (h, w) map, got shape {cam.shape}.")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)):
-        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}.")
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold is a fraction of the map's range in [0, 1], got {threshold}.")
-    if not np.all(np.isfinite(cam)):
-        raise ValueError("cam contains NaN or inf; a box needs finite values.")
-    if cam.size == 0:
-        return EMPTY_BOX
+        raise ValueError(f"cam must be one 2-D (h, w) map, got shape {cam.shape}; "
+                         "for a batch use boxes_from_maps.")
+    threshold = _check_threshold(threshold)
+    return _box(cam, threshold)
+
+
+def _box(cam, threshold):
     low, high = cam.min(), cam.max()
     if not high > low:
-        return EMPTY_BOX
+        return NO_BOX
     scaled = (cam - low) / (high - low)
     labels, count = ndimage.label(scaled >= threshold, structure=_EIGHT_NEIGHBOURS)
     index = np.arange(1, count + 1)
@@ -98,122 +301,172 @@ def box_from_map(cam, threshold=0.2):
     return (cols.start, rows.start, cols.stop, rows.stop)
 
 
-def boxes_from_maps(maps, threshold=0.2, *, image_size=None):
-    """One box per map, as an int array (N, 4) of ``(x0, y0, x1, y1)``.
+def _batch(maps, image_size):
+    """Maps as float32 (N, h, w), upsampled to ``image_size`` when it is given."""
+    maps = check_maps(maps)
+    maps = maps[None] if maps.ndim == 2 else maps
+    if image_size is not None:
+        size = check_image_size(image_size)
+        if tuple(maps.shape[1:3]) != size:
+            maps = upsample(maps, size)
+    return maps
 
-    With ``image_size=(H, W)`` each map is first upsampled to the image with
-    :func:`camlib.maps.upsample` (bilinear), so the boxes are in image pixels; otherwise
-    they are in the map's own grid.
+
+def boxes_from_maps(maps, threshold=0.2, *, image_size=None):
+    """One box per map, as an int64 array (N, 4) of ``(x0, y0, x1, y1)``.
+
+    With ``image_size`` (``(H, W)`` or one int) each map is first upsampled to the image
+    with :func:`camlib.maps.upsample` (bilinear), so the boxes are in image pixels;
+    otherwise they are in the map's own grid. A flat map gives :data:`NO_BOX`.
 
     Example:
-        >>> boxes = boxes_from_maps(cam(model, images), image_size=(64, 64))  # doctest: +SKIP
+        >>> boxes_from_maps(np.eye(4)[None], image_size=8).tolist()
+        [[0, 0, 8, 8]]
     """
-    maps = _as_batch(maps)
-    if image_size is not None:
-        from camlib.maps import upsample
-
-        maps = upsample(maps, image_size)
-    return np.array([box_from_map(m, threshold) for m in maps], dtype=np.int64).reshape(-1, 4)
+    maps = _batch(maps, image_size)
+    threshold = _check_threshold(threshold)
+    return np.array([_box(m.astype(np.float64), threshold) for m in maps],
+                    dtype=np.int64).reshape(-1, 4)
 
 
 def iou(box_a, box_b):
     """Intersection over union of two ``(x0, y0, x1, y1)`` boxes (x1, y1 exclusive).
 
-    An empty box (zero width or height) overlaps nothing: IoU 0.0.
+    An empty box (:data:`NO_BOX`, or zero width or height) overlaps nothing: IoU 0.0.
 
     Example:
         >>> iou((0, 0, 4, 4), (2, 0, 6, 4))   # 8 shared pixels of 24
         0.3333333333333333
     """
-    ax0, ay0, ax1, ay1 = (float(v) for v in box_a)
-    bx0, by0, bx1, by1 = (float(v) for v in box_b)
-    area_a = max(ax1 - ax0, 0.0) * max(ay1 - ay0, 0.0)
-    area_b = max(bx1 - bx0, 0.0) * max(by1 - by0, 0.0)
-    overlap = max(min(ax1, bx1) - max(ax0, bx0), 0.0) * max(min(ay1, by1) - max(ay0, by0), 0.0)
+    a = check_boxes(box_a, name="box_a")
+    b = check_boxes(box_b, name="box_b")
+    if len(a) != 1 or len(b) != 1:
+        raise ValueError(f"iou compares two single boxes, got {len(a)} and {len(b)}; "
+                         "for many boxes use box_ious.")
+    return float(_ious(a, b)[0])
+
+
+def _ious(a, b):
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    width = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    height = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    overlap = width * height
     union = area_a + area_b - overlap
-    return overlap / union if union > 0 else 0.0
+    return np.where(union > 0, overlap / np.where(union > 0, union, 1.0), 0.0)
 
 
 def box_ious(maps, true_boxes, threshold=0.2, *, image_size=None):
     """IoU of each map's box with its true box: a float array (N,).
 
-    Example:
-        >>> box_ious(maps, boxes, image_size=(64, 64)).mean()   # doctest: +SKIP
-    """
-    predicted = boxes_from_maps(maps, threshold, image_size=image_size)
-    true_boxes = np.asarray(true_boxes).reshape(-1, 4)
-    if len(true_boxes) != len(predicted):
-        raise ValueError(
-            f"Got {len(predicted)} maps but {len(true_boxes)} true boxes; give one per map."
-        )
-    return np.array([iou(p, t) for p, t in zip(predicted, true_boxes)])
-
-
-def localization_accuracy(
-    maps, true_boxes, threshold=0.2, iou_threshold=0.5, image_size=None
-):
-    """Fraction of images whose box from the map has IoU ≥ ``iou_threshold`` with the
-    true box (the paper's criterion, 0.5). ``1 - accuracy`` is the localization error.
-
-    Give ``image_size`` when the true boxes are in image pixels and the maps are not.
+    The true boxes are in image pixels when ``image_size`` is given (the maps are then
+    upsampled), otherwise in the maps' grid. A true :data:`NO_BOX` is refused: keep the
+    images with a box first, ``keep = localize.has_box(true_boxes)``.
 
     Example:
-        >>> localization_accuracy(cam(model, x), boxes, image_size=x.shape[1:3])  # doctest: +SKIP
-        0.87
+        >>> m = np.zeros((1, 8, 8)); m[0, 2:5, 2:5] = 1
+        >>> box_ious(m, [(2, 2, 5, 5)]).tolist()
+        [1.0]
     """
+    maps = _batch(maps, image_size)
+    true_boxes = check_boxes(true_boxes, image_size=maps.shape[1:3], n=len(maps),
+                             name="true_boxes", allow_no_box=False)
+    predicted = boxes_from_maps(maps, threshold)
+    return _ious(predicted, true_boxes)
+
+
+def _check_iou_threshold(iou_threshold):
+    return _check_threshold(iou_threshold, "iou_threshold", low_open=True)
+
+
+def localization_accuracy(maps, true_boxes, threshold=0.2, iou_threshold=0.5, *,
+                          image_size=None):
+    """Fraction of images whose box from the map has IoU ≥ ``iou_threshold`` with the true box.
+
+    ``iou_threshold`` is the paper's criterion, 0.5; ``1 - accuracy`` is the localization
+    error. Give ``image_size`` when the true boxes are in image pixels and the maps are
+    not. True boxes must all be real (see :func:`box_ious`).
+
+    Example:
+        >>> m = np.zeros((2, 8, 8)); m[:, 2:5, 2:5] = 1
+        >>> localization_accuracy(m, [(2, 2, 5, 5), (0, 0, 8, 8)])
+        0.5
+    """
+    iou_threshold = _check_iou_threshold(iou_threshold)
     ious = box_ious(maps, true_boxes, threshold, image_size=image_size)
     return float(np.mean(ious >= iou_threshold))
 
 
-def best_threshold(
-    maps, true_boxes, thresholds=None, iou_threshold=0.5, image_size=None
-):
+def best_threshold(maps, true_boxes, thresholds=None, iou_threshold=0.5, *, image_size=None):
     """The threshold with the best localization accuracy, and that accuracy.
 
     Choose it on a validation split and report accuracy on a separate test split; ties go
     to the smallest threshold. ``thresholds`` defaults to 0.05, 0.10, ..., 0.95.
 
     Example:
-        >>> t, acc = best_threshold(val_maps, val_boxes, image_size=(64, 64))  # doctest: +SKIP
-        >>> localization_accuracy(test_maps, test_boxes, t, image_size=(64, 64))  # doctest: +SKIP
+        >>> m = np.zeros((1, 10, 10)); m[0, 1:9, 1:9] = 0.3; m[0, 2:5, 2:5] = 1  # on a glow
+        >>> best_threshold(m, [(2, 2, 5, 5)], [0.2, 0.5])
+        (0.5, 1.0)
     """
     if thresholds is None:
         thresholds = np.round(np.arange(0.05, 1.0, 0.05), 2)
-    scores = threshold_sweep(maps, true_boxes, thresholds, iou_threshold, image_size)
+    thresholds = _check_thresholds(thresholds)
+    scores = threshold_sweep(maps, true_boxes, thresholds, iou_threshold, image_size=image_size)
     best = int(np.argmax(scores))
     return float(thresholds[best]), float(scores[best])
 
 
-def threshold_sweep(maps, true_boxes, thresholds, iou_threshold=0.5, image_size=None):
+def _check_thresholds(thresholds):
+    if isinstance(thresholds, (str, bytes)) or np.ndim(thresholds) != 1 or not len(thresholds):
+        raise ValueError(f"thresholds must be a non-empty sequence of numbers in [0, 1], got "
+                         f"{thresholds!r}.")
+    return np.array([_check_threshold(t, "each threshold") for t in thresholds])
+
+
+def threshold_sweep(maps, true_boxes, thresholds, iou_threshold=0.5, *, image_size=None):
     """Localization accuracy at each threshold: a float array, one entry per threshold.
 
     The maps are upsampled once (when ``image_size`` is given), not once per threshold.
 
     Example:
-        >>> threshold_sweep(maps, boxes, [0.1, 0.2, 0.5], image_size=(64, 64))  # doctest: +SKIP
-        array([0.61, 0.78, 0.42])
+        >>> m = np.zeros((1, 10, 10)); m[0, 1:9, 1:9] = 0.3; m[0, 2:5, 2:5] = 1  # on a glow
+        >>> threshold_sweep(m, [(2, 2, 5, 5)], [0.2, 0.5]).tolist()
+        [0.0, 1.0]
     """
-    maps = _as_batch(maps)
-    if image_size is not None:
-        from camlib.maps import upsample
-
-        maps = upsample(maps, image_size)
-    return np.array([localization_accuracy(maps, true_boxes, t, iou_threshold) for t in thresholds])
+    thresholds = _check_thresholds(thresholds)
+    iou_threshold = _check_iou_threshold(iou_threshold)
+    maps = _batch(maps, image_size)
+    true_boxes = check_boxes(true_boxes, image_size=maps.shape[1:3], n=len(maps),
+                             name="true_boxes", allow_no_box=False)
+    return np.array([
+        np.mean(_ious(boxes_from_maps(maps, t), true_boxes) >= iou_threshold)
+        for t in thresholds
+    ])
 
 
 def localization_error(maps, true_boxes, predicted_classes, true_classes, threshold=0.2,
-                       iou_threshold=0.5, image_size=None):
-    """Top-1 localization error as Zhou et al. (2016) report it: an image counts as
-    localized only if the predicted class is right **and** the box has IoU ≥ 0.5.
+                       iou_threshold=0.5, *, image_size=None):
+    """Top-1 localization error as Zhou et al. (2016) report it.
 
-    ``maps`` should be the maps of the predicted classes, as the paper draws them.
+    An image counts as localized only if the predicted class is right **and** the box
+    has IoU ≥ ``iou_threshold`` (0.5). ``maps`` should be the maps of the predicted
+    classes, as the paper draws them.
 
     Example:
-        >>> localization_error(maps, boxes, predicted, labels, image_size=(64, 64))  # doctest: +SKIP
-        0.21
+        >>> m = np.zeros((2, 8, 8)); m[:, 2:5, 2:5] = 1
+        >>> localization_error(m, [(2, 2, 5, 5)] * 2, [0, 1], [0, 0])
+        0.5
     """
-    predicted_classes = np.asarray(predicted_classes).reshape(-1)
-    true_classes = np.asarray(true_classes).reshape(-1)
+    iou_threshold = _check_iou_threshold(iou_threshold)
+    classes = []
+    for name, values in (("predicted_classes", predicted_classes),
+                         ("true_classes", true_classes)):
+        array = np.asarray(values).reshape(-1)
+        if array.dtype.kind not in "iu" or array.dtype == bool:
+            raise ValueError(f"{name} must be integer class indices, got {values!r}.")
+        classes.append(array)
+    predicted_classes, true_classes = classes
     if predicted_classes.shape != true_classes.shape:
         raise ValueError(
             f"Got {predicted_classes.size} predicted classes but {true_classes.size} true "
@@ -221,28 +474,22 @@ def localization_error(maps, true_boxes, predicted_classes, true_classes, thresh
         )
     ious = box_ious(maps, true_boxes, threshold, image_size=image_size)
     if len(ious) != len(true_classes):
-        raise ValueError(f"Got {len(ious)} maps but {len(true_classes)} classes; give one per map.")
+        raise ValueError(f"Got {len(ious)} maps but {len(true_classes)} classes; give one "
+                         "per map.")
     return float(1.0 - np.mean((predicted_classes == true_classes) & (ious >= iou_threshold)))
 
 
-def _as_batch(maps):
-    maps = np.asarray(maps, dtype=np.float32)
-    if maps.ndim == 2:
-        return maps[None]
-    if maps.ndim != 3:
-        raise ValueError(f"maps must be (N, h, w) or one (h, w) map, got shape {maps.shape}.")
-    return maps
-
-
 def area_share(boxes, image_size):
-    """Each box's area as a fraction of an image of ``image_size`` = (H, W): what a map spread
-    evenly over the image would put inside the box, i.e. chance for energy-in-box.
+    """Each box's area as a fraction of the image: chance level for energy-in-box.
+
+    What a map spread evenly over the image would put inside the box. ``image_size`` is
+    ``(H, W)`` or one int for a square image (see :func:`check_image_size`); the boxes
+    must lie inside it, so a share is never above 1. :data:`NO_BOX` has share 0.
 
     Example:
-        >>> area_share([(0, 0, 32, 16)], (64, 64)).tolist()
-        [0.125]
+        >>> area_share([(0, 0, 32, 16), NO_BOX], 64).tolist()
+        [0.125, 0.0]
     """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    widths = np.clip(boxes[:, 2] - boxes[:, 0], 0, None)
-    heights = np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    return widths * heights / float(np.prod(image_size))
+    height, width = check_image_size(image_size)
+    boxes = check_boxes(boxes, image_size=(height, width)).astype(np.float64)
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) / (height * width)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from camlib import counterfactual as cf
-from camlib import data
+from camlib import data, localize
 
 BLOCKED, FREE, UNDEFINED = range(3)
 N, SEED = 120, 5
@@ -84,7 +84,7 @@ def test_remove_car_makes_blocked_free(original):
     edited, new_labels, new_boxes, new_info = cf.lane_scenes(N, seed=SEED, car="remove",
                                                              return_info=True)
     assert not _changed(images, edited)[~info["car_mask"]].any()
-    assert (new_boxes == -1).all() and not new_info["car_mask"].any()
+    assert not localize.has_box(new_boxes).any() and not new_info["car_mask"].any()
     np.testing.assert_array_equal(new_labels[labels == BLOCKED], FREE)
     np.testing.assert_array_equal(new_labels[labels != BLOCKED], labels[labels != BLOCKED])
     np.testing.assert_array_equal(new_info["original_label"], labels)
@@ -96,7 +96,7 @@ def test_car_to_our_lane_is_free_and_keeps_its_depth(original):
                                                              return_info=True)
     moved = ~np.isnan(info["depth"])
     assert not _changed(images, edited)[~(info["car_mask"] | new_info["car_mask"])].any()
-    assert (new_boxes == -1).all()
+    assert (new_boxes == localize.NO_BOX).all()
     assert (new_info["car_box"][moved, 0] > boxes[moved, 0]).all()  # to the right
     np.testing.assert_array_equal(new_info["depth"], info["depth"])
     assert (new_labels[labels == BLOCKED] == FREE).all()

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from camlib import data
+from camlib import data, localize
 
 
 def test_shapes_arrays_have_the_documented_types_and_ranges():
@@ -17,7 +17,8 @@ def test_shapes_arrays_have_the_documented_types_and_ranges():
 
 
 def test_shapes_is_deterministic_per_seed():
-    first, second, other = data.shapes(20, seed=7), data.shapes(20, seed=7), data.shapes(20, seed=8)
+    first, second = data.shapes(20, seed=7), data.shapes(20, seed=7)
+    other = data.shapes(20, seed=8)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first[0], other[0])
@@ -62,10 +63,10 @@ def test_lane_scenes_arrays_and_determinism():
 def test_lane_scene_semantics():
     images, labels, boxes, info = data.lane_scenes(600, seed=0, return_info=True)
     blocked, free, undefined = (labels == k for k in range(3))
-    has_box = boxes[:, 0] >= 0
+    has_box = localize.has_box(boxes)
     assert has_box[blocked].all()
     assert not has_box[undefined].any()
-    assert (boxes[~has_box] == -1).all()
+    assert (boxes[~has_box] == localize.NO_BOX).all()
     assert (has_box[free] == (info["kind"][free] == "far")).all()
     assert not has_box[free & (info["kind"] == "empty")].any()
     width = boxes[:, 2] - boxes[:, 0]
@@ -78,7 +79,7 @@ def test_lane_scene_semantics():
 def test_lane_vehicles_drive_in_the_adjacent_lane():
     images, labels, boxes = data.lane_scenes(200, seed=2)
     lane = data.lane_regions(64)["adjacent_lane"]
-    for x0, y0, x1, y1 in boxes[boxes[:, 0] >= 0]:
+    for x0, _, x1, y1 in boxes[localize.has_box(boxes)]:
         assert lane[y1 - 4 : y1, max(x0 - 2, 0) : x1 + 2].any()  # far cars are 1-3 px wide
 
 
@@ -112,7 +113,8 @@ def test_spurious_cue_marks_blocked_images_inside_cue_box():
 
 
 def test_random_cue_ignores_the_class():
-    _, labels, _, info = data.lane_scenes(300, seed=1, cue="random", cue_rate=0.5, return_info=True)
+    _, labels, _, info = data.lane_scenes(300, seed=1, cue="random", cue_rate=0.5,
+                                          return_info=True)
     for k in range(3):
         assert 0.2 < info["cue"][labels == k].mean() < 0.8
 
@@ -120,3 +122,25 @@ def test_random_cue_ignores_the_class():
 def test_lane_scenes_rejects_an_unknown_cue():
     with pytest.raises(ValueError, match="cue"):
         data.lane_scenes(3, cue="sometimes")
+
+
+def test_one_drawing_makes_both_generators():
+    # data.lane_scenes and counterfactual.lane_scenes without an edit draw the same scenes,
+    # and the drawing function itself returns them too.
+    from camlib import counterfactual
+
+    for kwargs in ({"seed": 3}, {"seed": 4, "size": 40, "cue": "random", "cue_rate": 0.5}):
+        plain = data.lane_scenes(80, return_info=True, **kwargs)
+        edited = counterfactual.lane_scenes(80, return_info=True, **kwargs)
+        images, labels, scene = data.draw_lane_scenes(80, **kwargs)
+        for a, b in zip(plain[:3], edited[:3]):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(images, plain[0])
+        np.testing.assert_array_equal(labels, plain[1])
+        np.testing.assert_array_equal(data.boxes_of_masks(scene["car_mask"]), plain[2])
+
+
+def test_boxes_of_masks_gives_no_box_for_an_empty_mask():
+    masks = np.zeros((2, 5, 5), bool)
+    masks[1, 4, 0] = True
+    assert data.boxes_of_masks(masks).tolist() == [list(localize.NO_BOX), [0, 4, 1, 5]]

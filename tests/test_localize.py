@@ -1,13 +1,12 @@
 """Boxes from maps and IoU, on hand-made maps whose answers are known."""
 
 import numpy as np
-from scipy import ndimage
 import pytest
+from scipy import ndimage
 
 from camlib import localize
-
 from camlib.localize import (
-    EMPTY_BOX,
+    NO_BOX,
     best_threshold,
     box_from_map,
     box_ious,
@@ -72,7 +71,7 @@ def test_threshold_edges():
 
 @pytest.mark.parametrize("m", [np.zeros((7, 7)), -np.ones((7, 7)), np.full((4, 9), 0.3)])
 def test_flat_map_has_no_contrast_and_gives_the_empty_box(m):
-    assert box_from_map(m) == EMPTY_BOX == (0, 0, 0, 0)
+    assert box_from_map(m) == NO_BOX == (0, 0, 0, 0)
     assert iou(box_from_map(m), (0, 0, 7, 7)) == 0.0
 
 
@@ -116,8 +115,8 @@ def test_iou_identical_disjoint_half_overlapping():
 
 
 def test_iou_with_empty_boxes_is_zero():
-    assert iou(EMPTY_BOX, EMPTY_BOX) == 0.0
-    assert iou(EMPTY_BOX, (0, 0, 3, 3)) == 0.0
+    assert iou(NO_BOX, NO_BOX) == 0.0
+    assert iou(NO_BOX, (0, 0, 3, 3)) == 0.0
     assert iou((2, 2, 2, 5), (0, 0, 5, 5)) == 0.0
 
 
@@ -186,3 +185,56 @@ def test_localization_error_needs_both_the_class_and_the_box():
 def test_area_share_is_the_box_over_the_image():
     np.testing.assert_allclose(localize.area_share([(0, 0, 32, 16), (10, 10, 10, 20)], (64, 64)),
                                [0.125, 0.0])
+
+
+def test_area_share_reads_one_int_as_a_square_image():
+    boxes = [(0, 0, 32, 16), (8, 8, 64, 64)]
+    np.testing.assert_array_equal(localize.area_share(boxes, 64),
+                                  localize.area_share(boxes, (64, 64)))
+    shares = localize.area_share([(0, 0, 64, 64)], 64)
+    assert shares.tolist() == [1.0]
+    with pytest.raises(ValueError, match="outside the 64×64 image"):
+        localize.area_share([(0, 0, 65, 64)], 64)
+
+
+# --- one "no box" value ---------------------------------------------------------------
+
+
+def test_has_box_marks_no_box_and_other_empty_boxes():
+    boxes = [(2, 2, 5, 5), NO_BOX, (3, 1, 3, 4)]
+    assert localize.has_box(boxes).tolist() == [True, False, False]
+    assert localize.has_box((1, 1, 2, 2)).tolist() == [True]
+
+
+def test_a_flat_map_gives_the_same_no_box_as_the_data():
+    from camlib import data
+
+    _, labels, boxes = data.lane_scenes(40, seed=0)
+    undefined = boxes[labels == data.LANE_CLASSES.index("UNDEFINED")]
+    assert len(undefined) and (undefined == box_from_map(np.zeros((4, 4)))).all()
+
+
+def test_scores_against_a_true_no_box_are_refused_and_has_box_is_the_fix():
+    maps = np.stack([blob_map((8, 8), (0, 4, 0, 4, 1.0))] * 2)
+    true_boxes = np.array([(0, 0, 4, 4), NO_BOX])
+    for score in (box_ious, localization_accuracy, localize.threshold_sweep):
+        args = ([0.2],) if score is localize.threshold_sweep else ()
+        with pytest.raises(ValueError, match=r"keep = localize.has_box\(true_boxes\)"):
+            score(maps, true_boxes, *args)
+    keep = localize.has_box(true_boxes)
+    assert localization_accuracy(maps[keep], true_boxes[keep]) == 1.0
+
+
+def test_check_boxes_converts_whole_floats_and_one_box():
+    checked = localize.check_boxes(np.array([1.0, 2.0, 3.0, 4.0]), image_size=(8, 8))
+    assert checked.dtype == np.int64 and checked.tolist() == [[1, 2, 3, 4]]
+    assert localize.check_image_size(np.int64(12)) == (12, 12)
+    assert localize.check_image_size(np.zeros((2, 48, 64, 3)).shape[1:3]) == (48, 64)
+
+
+def test_image_size_is_keyword_only_where_it_is_optional():
+    maps = np.ones((1, 4, 4))
+    with pytest.raises(TypeError):
+        localization_accuracy(maps, [(0, 0, 4, 4)], 0.2, 0.5, (4, 4))
+    with pytest.raises(TypeError):
+        boxes_from_maps(maps, 0.2, (8, 8))
