@@ -7,7 +7,8 @@
 - :func:`filter_weights` and :func:`filter_grid`: a convolution's kernel, and the kernel
   laid out as one image, each filter scaled so that zero is mid-grey.
 - :func:`vgg16_for_images`: VGG16's convolutional blocks taking RGB images in [0, 1]
-  (the ImageNet weights only on request, for Colab).
+  (the ImageNet weights only on request, for Colab); it lives in
+  :mod:`camlib.architectures` with the other networks and is re-exported here.
 
 Layers are found and captured with the machinery of :mod:`camlib.cam`: a layer is a name,
 a path ``"outer/inner"`` into a nested model, or the layer object itself, and an unknown
@@ -30,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from camlib import graph
+from camlib.architectures import VGG16_MEAN_BGR, vgg16_for_images
 from camlib.graph import DEFAULT_BATCH_SIZE, conv_layer_names
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "conv_layer_names",
     "has_activation",
     "vgg16_for_images",
+    "VGG16_MEAN_BGR",
 ]
 
 _POOLING_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
@@ -171,17 +174,30 @@ def _geometry(layer):
 def receptive_field(model, layer):
     """How many input pixels one unit of ``layer`` sees, and how far apart units sit.
 
-    Returns ``(size, stride)`` in input pixels along one side. ``size`` grows by
-    ``(k - 1) · stride`` with every k×k convolution or pooling window; ``stride``
-    multiplies at every pooling. The chain of layers is followed back through each
-    layer's first input, which is exact for plain stacks such as VGG; for a layer inside
-    a nested model it is counted from that model's own input.
+    ``size`` grows by ``(k - 1) · stride`` with every k×k convolution or pooling window;
+    ``stride`` multiplies at every pooling. A layer without positions, such as global
+    pooling (``gap``, ``gmp``), ``Flatten`` or a Dense layer after them, mixes every
+    position: its one unit sees the whole image, so ``size`` is at least the image's side,
+    and ``stride`` is the side (there is one unit per image). The chain of layers is
+    followed back through each layer's first input, which is exact for plain stacks such
+    as VGG; for a layer inside a nested model it is counted from that model's own input.
+
+    Args:
+        model: a built Keras model.
+        layer: a layer name, an ``"outer/inner"`` path or the layer object.
+
+    Returns:
+        ``(size, stride)`` in input pixels along the height axis.
+
+    Raises:
+        ValueError: an unknown layer, or a layer without positions in a model whose input
+            height is not fixed.
 
     Example:
-        >>> receptive_field(model, "block1_conv1")                # doctest: +SKIP
+        >>> receptive_field(model, "block1_conv")
         (3, 1)
-        >>> receptive_field(model, "block5_conv3")                # doctest: +SKIP
-        (196, 16)
+        >>> receptive_field(model, "conv_cam"), receptive_field(model, "fc")
+        ((42, 4), (64, 64))
     """
     target = graph.find_layer(model, layer)
     chain = [target]
@@ -191,11 +207,24 @@ def receptive_field(model, layer):
         if previous is None:
             break
         chain.append(previous)
-    size, stride = 1, 1
+    size, stride, side = 1, 1, None
     for step in reversed(chain):
-        kernel, step_stride, dilation = _geometry(step)
-        size += (kernel - 1) * dilation * stride
-        stride *= step_stride
+        output_shape = tuple(step.output.shape) if step.output is not None else ()
+        if side is None and len(output_shape) == 4:
+            side = output_shape[1]  # the first image-shaped tensor: the input's height
+        if len(output_shape) == 4:
+            kernel, step_stride, dilation = _geometry(step)
+            size += (kernel - 1) * dilation * stride
+            stride *= step_stride
+        else:  # a layer without positions mixes them all
+            if side is None:
+                raise ValueError(
+                    f"Layer {graph.path_of(model, target)!r} mixes every position of an "
+                    "input whose height is not fixed, so its field has no size in pixels; "
+                    "build the model with a fixed input shape."
+                )
+            size, stride = max(size, int(side)), int(side)
+            break
     return size, stride
 
 
@@ -269,44 +298,3 @@ def filter_grid(kernel, *, ncols=None, pad=1, zoom=1):
         top, left = row * (height + pad), col * (width + pad)
         canvas[top : top + height, left : left + width] = tile
     return canvas
-
-
-#: VGG16's input preprocessing ("caffe" mode): BGR channel order, ImageNet mean removed.
-VGG16_MEAN_BGR = (103.939, 116.779, 123.68)
-
-
-def vgg16_for_images(*, imagenet=False, input_shape=(224, 224, 3)):
-    """VGG16's convolutional blocks (Simonyan & Zisserman 2014) behind their own input
-    preprocessing, so that the model takes RGB images in [0, 1] like every model in the
-    book.
-
-    The backbone is ``keras.applications.VGG16(include_top=False)``, nested as the layer
-    ``"vgg16"``; its layers keep their Keras names (``block1_conv1`` … ``block5_conv3``),
-    which :func:`feature_maps` and :func:`camlib.ascent.maximize` accept as they are.
-
-    ``imagenet=False`` builds the structure with random weights, offline, for counting
-    filters and for tests. ``imagenet=True`` downloads the ImageNet weights and needs
-    internet access (e.g. Colab); offline it raises a RuntimeError that says so.
-
-    Example:
-        >>> model = vgg16_for_images(input_shape=(32, 32, 3))
-        >>> filter_weights(model, "block1_conv1").shape
-        (3, 3, 3, 64)
-    """
-    weights = "imagenet" if imagenet else None
-    try:
-        backbone = keras.applications.VGG16(
-            include_top=False, weights=weights, input_shape=tuple(input_shape)
-        )
-    except Exception as err:
-        if not imagenet:
-            raise
-        raise RuntimeError(
-            "Could not download VGG16's ImageNet weights: they need internet access (run "
-            "this on Colab, or on a machine that can reach storage.googleapis.com). "
-            "Offline, keep the flag off and use the book's own trained models."
-        ) from err
-    inputs = keras.Input(tuple(input_shape), name="image")
-    bgr = keras.ops.flip(inputs, axis=-1) * 255.0
-    preprocessed = bgr - keras.ops.convert_to_tensor(np.array(VGG16_MEAN_BGR, np.float32))
-    return keras.Model(inputs, backbone(preprocessed), name="vgg16_for_images")

@@ -1,6 +1,10 @@
 """One training recipe under several seeds, so that a claim is judged on a distribution.
 
-A zoo model (see :mod:`camlib.models`) is one training run. Whether "GAP localizes better
+Chapters 4.2, 5.2, 6 and the CutMix appendix use it. The module has :data:`DEFAULT_SEEDS`,
+:data:`SHORT_RECIPE`, :func:`variant`, :func:`models`, :func:`test_set` and
+:func:`seed_table`.
+
+A zoo model (see :mod:`camlib.zoo`) is one training run. Whether "GAP localizes better
 than GMP" is a property of the recipe or of seed 0 can only be seen by training the recipe
 again with other seeds. :func:`variant` names such a run, :func:`models` trains (or loads)
 every seed's model through the zoo's cache, and :func:`seed_table` shows one number per
@@ -10,15 +14,17 @@ Seed ``s`` changes the weight initialisation, the shuffling *and* the training i
 (the zoo draws each split from the config's seed); the test images are drawn with
 ``test_seed`` so that every seed's model is measured on the same test set.
 
-Example
--------
->>> variant("shapes-gap", 3)["seed"]
-3
+Example:
+    >>> variant("shapes-gap", 3)["seed"]
+    3
 """
 
 from __future__ import annotations
 
-from camlib import models as zoo
+import math
+import numbers
+
+from camlib import zoo
 from camlib.stats import mean_interval
 
 __all__ = ["DEFAULT_SEEDS", "SHORT_RECIPE", "variant", "models", "test_set", "seed_table"]
@@ -36,11 +42,14 @@ SHORT_RECIPE = {"n_train": 3000, "epochs": 4}
 
 
 def _check_seeds(seeds):
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"seeds must be a list of seeds, e.g. DEFAULT_SEEDS, got {seeds!r}")
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError("seeds is empty; pass at least one seed, e.g. DEFAULT_SEEDS")
     for seed in seeds:
-        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        if (isinstance(seed, bool) or not isinstance(seed, numbers.Real)
+                or not math.isfinite(seed) or int(seed) != seed or seed < 0):
             raise ValueError(f"seeds must be non-negative integers, got {seed!r}")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds {seeds} repeat a seed; each seed is one training run")
@@ -50,17 +59,29 @@ def _check_seeds(seeds):
 def variant(name: str, seed: int, **overrides) -> dict:
     """The config of zoo model ``name`` trained with ``seed`` (and any ``overrides``).
 
-    Overrides are config keys (see :data:`camlib.models.ZOO`), for example ``epochs=3``
+    Overrides are config keys (see :data:`camlib.zoo.ZOO`), for example ``epochs=3``
     for a shorter recipe. Seed 0 without overrides is the zoo model itself, and shares
     its cache entry.
 
-    Example
-    -------
-    >>> cfg = variant("shapes-gmp", 2, epochs=3)
-    >>> cfg["seed"], cfg["epochs"], cfg["model_kwargs"]["pooling"]
-    (2, 3, 'max')
+    Args:
+        name: a key of :data:`camlib.zoo.ZOO`.
+        seed: a non-negative whole number.
+        **overrides: config keys that replace the zoo's.
+
+    Returns:
+        The complete config, named ``name`` for seed 0 without overrides and
+        ``"{name}-seed{seed}"`` otherwise.
+
+    Example:
+        >>> cfg = variant("shapes-gmp", 2, epochs=3)
+        >>> cfg["seed"], cfg["epochs"], cfg["model_kwargs"]["pooling"]
+        (2, 3, 'max')
     """
     (seed,) = _check_seeds([seed])
+    fixed = sorted({"seed", "name"} & set(overrides))
+    if fixed:
+        raise ValueError(f"overrides may not set {fixed}: the seed is the argument seed, and "
+                         "the name follows from name and seed")
     base = zoo.config(name)
     base.pop("name", None)
     config = {**base, **overrides, "seed": seed}
@@ -72,8 +93,17 @@ def models(name: str, seeds=DEFAULT_SEEDS, *, cache_dir=None, **overrides) -> di
     """Every seed's trained model of recipe ``name``, as ``{seed: model}``.
 
     Each is trained on first use and cached like a zoo model (in ``cache_dir``, see
-    :func:`camlib.models.cache_dir`), so a second call, in any notebook, loads them in a
-    moment. ``overrides`` are config keys, as for :func:`variant`.
+    :func:`camlib.zoo.cache_dir`), so a second call, in any notebook, loads them in a
+    moment.
+
+    Args:
+        name: a key of :data:`camlib.zoo.ZOO`.
+        seeds: distinct non-negative whole numbers.
+        cache_dir: the cache folder, as for :func:`camlib.zoo.get`.
+        **overrides: config keys, as for :func:`variant`.
+
+    Returns:
+        ``{seed: model}`` in the order of ``seeds``.
     """
     return {seed: zoo.get(variant(name, seed, **overrides), cache_dir=cache_dir)
             for seed in _check_seeds(seeds)}
@@ -84,6 +114,16 @@ def test_set(name: str, n: int | None = None, *, test_seed: int = 0, **dataset_o
 
     They are the test split of the seed-``test_seed`` recipe, so they never overlap any
     seed's training images drawn with the same generator and a different seed.
+
+    Args:
+        name: a key of :data:`camlib.zoo.ZOO`.
+        n: the number of images (default: the recipe's ``n_test``).
+        test_seed: the recipe seed whose test split is used.
+        **dataset_overrides: as for :func:`camlib.zoo.dataset`, e.g.
+            ``return_info=True``.
+
+    Returns:
+        ``(images, labels, boxes)``, and ``info`` with ``return_info=True``.
     """
     if n is not None:
         dataset_overrides["n"] = n
@@ -93,18 +133,25 @@ def test_set(name: str, n: int | None = None, *, test_seed: int = 0, **dataset_o
 def seed_table(per_seed: dict, *, confidence: float = 0.95):
     """Rows for :func:`camlib.notebook.show_table`: one row per seed, then the mean.
 
-    ``per_seed`` maps a seed to a dict of named numbers, for example
-    ``{0: {"GAP": 0.87, "GMP": 0.31}, 1: {...}}``. Returns ``(rows, columns, summary)``
-    where ``summary`` maps each name to its :class:`camlib.stats.Estimate` across seeds.
+    Args:
+        per_seed: maps a seed to a dict of named numbers, for example
+            ``{0: {"GAP": 0.87, "GMP": 0.31}, 1: {...}}``.
+        confidence: the level of the interval of the mean.
 
-    Example
-    -------
-    >>> rows, columns, summary = seed_table({0: {"a": 1.0}, 1: {"a": 3.0}})
-    >>> columns, rows[0], summary["a"].value
-    (['seed', 'a'], [0, '1'], 2.0)
+    Returns:
+        ``(rows, columns, summary)`` where ``summary`` maps each name to its
+        :class:`camlib.stats.Estimate` across seeds.
+
+    Example:
+        >>> rows, columns, summary = seed_table({0: {"a": 1.0}, 1: {"a": 3.0}})
+        >>> columns, rows[0], summary["a"].value
+        (['seed', 'a'], [0, '1'], 2.0)
     """
     if not per_seed:
         raise ValueError("per_seed is empty; pass {seed: {name: value}} for at least 2 seeds")
+    if not all(isinstance(values, dict) and values for values in per_seed.values()):
+        raise ValueError("per_seed must map each seed to a non-empty dict of named numbers, "
+                         "e.g. {0: {'GAP': 0.87}, 1: {'GAP': 0.84}}")
     names = list(next(iter(per_seed.values())))
     for seed, values in per_seed.items():
         if list(values) != names:
@@ -112,6 +159,8 @@ def seed_table(per_seed: dict, *, confidence: float = 0.95):
                              "every seed must report the same names")
     summary = {name: mean_interval([values[name] for values in per_seed.values()], confidence)
                for name in names}
-    rows = [[seed] + [f"{values[name]:.3g}" for name in names] for seed, values in per_seed.items()]
-    rows.append([f"mean, {confidence:.0%} interval"] + [summary[name].format(".3g") for name in names])
+    rows = [[seed] + [f"{values[name]:.3g}" for name in names]
+            for seed, values in per_seed.items()]
+    rows.append([f"mean, {confidence:.0%} interval"]
+                + [summary[name].format(".3g") for name in names])
     return rows, ["seed"] + names, summary

@@ -1,0 +1,324 @@
+"""Networks with a CAM-ready head, and VGG16 for looking inside (chapters 2 to 5).
+
+- :func:`gap_cnn`: a small CNN whose last convolution ``conv_cam`` feeds global average
+  (or max) pooling and one Dense layer ``fc``: the head that CAM needs (chapters 4 and 6).
+- :func:`vggcam`: the slides' VGGCAM, VGG16's convolutional blocks plus ``conv_cam``, GAP
+  and ``fc``; ``width`` scales it down so that it trains on a CPU (chapter 5).
+- :func:`vgg16_for_images`: VGG16's convolutional blocks behind their own preprocessing,
+  taking RGB images in [0, 1]; no classifier (chapters 2 and 3).
+- :data:`ARCHITECTURES`: the builders by name, as the zoo's configs name them.
+- :data:`VGG16_MEAN_BGR`: VGG16's input mean, in its BGR channel order.
+
+Every builder has the same form, ``builder(input_shape, n_classes, **options)``, with the
+options keyword-only. ``gap_cnn`` and ``vggcam`` end ``conv_cam`` (ReLU) → ``gap``/``gmp``
+→ ``fc`` (Dense, softmax): exactly the network of Zhou et al. (2016), so
+``M_c = Σ_k w_k^c f_k`` can be read off ``conv_cam``'s output and ``fc``'s kernel. Models
+that take images in [0, 1] declare it with :func:`camlib.graph.declare_input_range`, so
+that images in 0-255 are refused clearly.
+
+Keras is imported on the first call, so that importing this module stays cheap.
+
+Example:
+    >>> model = gap_cnn((64, 64, 3), 4)
+    >>> [layer.name for layer in model.layers[-3:]]
+    ['conv_cam', 'gap', 'fc']
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["ARCHITECTURES", "VGG16_MEAN_BGR", "gap_cnn", "vggcam", "vgg16_for_images"]
+
+#: VGG16's input preprocessing ("caffe" mode): BGR channel order, ImageNet mean removed.
+VGG16_MEAN_BGR = (103.939, 116.779, 123.68)
+
+# VGG16's five convolutional blocks: (channels, convolutions).
+_VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _integer(value, name, minimum):
+    """``value`` as a Python int >= ``minimum``; numpy integers are converted."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name}={value} must be at least {minimum}.")
+    return int(value)
+
+
+def _n_classes(n_classes):
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
+        raise ValueError(f"n_classes must be an integer, got {n_classes!r}.")
+    if n_classes < 2:
+        raise ValueError(
+            f"n_classes={n_classes} must be at least 2: a softmax over one class always "
+            "outputs 1.0, so the model cannot learn and its class map means nothing. For a "
+            "yes/no task use n_classes=2."
+        )
+    return int(n_classes)
+
+
+def _input_shape(input_shape, min_side):
+    """``input_shape`` as a tuple of three ints, (height, width, channels)."""
+    if isinstance(input_shape, numbers.Number) or isinstance(input_shape, str):
+        raise ValueError(
+            f"input_shape must be (height, width, channels), got {input_shape!r}. The "
+            "builders take (input_shape, n_classes, **options), e.g. vggcam((224, 224, 3), 4)."
+        )
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        raise ValueError(
+            f"input_shape must be (height, width, channels), got {input_shape!r}."
+        ) from None
+    if len(shape) != 3:
+        raise ValueError(f"input_shape={shape} must be (height, width, channels).")
+    shape = tuple(_integer(side, "each entry of input_shape", 1) for side in shape)
+    if min(shape[:2]) < min_side:
+        raise ValueError(
+            f"input_shape={shape} is too small: height and width must be at least "
+            f"{min_side} pixels for this architecture."
+        )
+    return shape
+
+
+def _vgg16(input_shape, imagenet, offline_hint):
+    """``keras.applications.VGG16`` without its dense top, with ImageNet weights or random.
+
+    A failed ImageNet download raises one RuntimeError that says what to do offline.
+    """
+    keras = _keras()
+    if not imagenet:
+        return keras.applications.VGG16(include_top=False, weights=None,
+                                        input_shape=input_shape)
+    try:
+        return keras.applications.VGG16(include_top=False, weights="imagenet",
+                                        input_shape=input_shape)
+    except Exception as err:
+        raise RuntimeError(
+            "Could not download VGG16's ImageNet weights: they need internet access (run "
+            "this on Colab, or on a machine that can reach storage.googleapis.com). "
+            f"Offline, {offline_hint}"
+        ) from err
+
+
+def gap_cnn(input_shape, n_classes, *, pooling="avg", width=16, downsample=2, depth=4,
+            cam_channels=None):
+    """A small CNN with the CAM head: convolutions → ``conv_cam`` → ``gap``/``gmp`` → ``fc``.
+
+    The input, in [0, 1], is first centred to [-1, 1] (layer ``centre``). Then come
+    ``downsample`` blocks of a 3×3 convolution and a 2×2 max pool (block ``i`` has
+    ``width·2^(i-1)`` channels), ``depth`` 3×3 convolutions at the final resolution
+    (``block{downsample+1}_conv1`` …, the last one named ``conv_cam``; all ReLU), global
+    pooling and one Dense softmax layer ``fc``. The stack at the final resolution gives
+    ``conv_cam`` a receptive field wider than the objects, so every pixel of an object can
+    vote for its class. The class activation map therefore has ``1 / 2**downsample`` of
+    the input's resolution: 16×16 for a 64×64 input with the default ``downsample=2``.
+    Coarser maps localize worse: on 64×64 shapes an 8×8 map draws boxes far larger than
+    the object.
+
+    Args:
+        input_shape: (height, width, channels) of the images, in [0, 1].
+        n_classes: number of classes, at least 2.
+        pooling: ``"avg"`` (global average pooling, layer ``gap``: CAM's choice) or
+            ``"max"`` (global max pooling, layer ``gmp``: for the GAP-vs-GMP comparison).
+        width: channels of the first block.
+        downsample: number of 2×2 poolings.
+        depth: convolutions at the final resolution, ``conv_cam`` included.
+        cam_channels: channels of ``conv_cam`` (default ``width·2^downsample``).
+
+    Returns:
+        An uncompiled functional Keras model named ``gap_cnn_avg`` or ``gap_cnn_max``.
+
+    Raises:
+        ValueError: an option out of range, or an input too small for ``downsample``.
+
+    Example:
+        >>> model = gap_cnn((64, 64, 3), 4)
+        >>> model.get_layer("conv_cam").output.shape, model.output.shape
+        ((None, 16, 16, 64), (None, 4))
+    """
+    if pooling not in ("avg", "max"):
+        raise ValueError(f'pooling={pooling!r} must be "avg" (GAP) or "max" (GMP).')
+    width = _integer(width, "width", 1)
+    downsample = _integer(downsample, "downsample", 0)
+    depth = _integer(depth, "depth", 1)
+    if cam_channels is not None:
+        cam_channels = _integer(cam_channels, "cam_channels", 1)
+    input_shape = _input_shape(input_shape, 2 ** (downsample + 1))
+    n_classes = _n_classes(n_classes)
+
+    from camlib import graph
+
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(2.0, offset=-1.0, name="centre")(inputs)  # [0, 1] -> [-1, 1]
+    for block in range(1, downsample + 1):
+        x = layers.Conv2D(width * 2 ** (block - 1), 3, padding="same", activation="relu",
+                          kernel_initializer="he_normal", name=f"block{block}_conv")(x)
+        x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+    channels = width * 2**downsample
+    for conv in range(1, depth):
+        x = layers.Conv2D(channels, 3, padding="same", activation="relu",
+                          kernel_initializer="he_normal",
+                          name=f"block{downsample + 1}_conv{conv}")(x)
+    x = layers.Conv2D(cam_channels or channels, 3, padding="same", activation="relu",
+                      kernel_initializer="he_normal", name="conv_cam")(x)
+    if pooling == "avg":
+        x = layers.GlobalAveragePooling2D(name="gap")(x)
+    else:
+        x = layers.GlobalMaxPooling2D(name="gmp")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="fc")(x)
+    model = keras.Model(inputs, outputs, name=f"gap_cnn_{pooling}")
+    return graph.declare_input_range(model, 0.0, 1.0)
+
+
+def vggcam(input_shape, n_classes, *, cam_channels=1024, weights=None, width=1.0):
+    """VGGCAM: VGG16 without its dense top, then ``conv_cam``, GAP and a softmax layer.
+
+    This is the network on the slides (Zhou et al. 2016, section 3): VGG16's five
+    convolutional blocks with their Keras layer names (``block1_conv1`` … ``block5_conv3``,
+    pools ``block1_pool`` … ``block4_pool``), **without** ``block5_pool`` so that the map
+    stays 14×14 on a 224×224 input, then ``conv_cam`` (3×3, ``cam_channels`` filters,
+    ReLU), ``gap`` (GlobalAveragePooling2D) and ``fc`` (Dense, softmax). The slides call
+    the last two ``avg_pool``/``flatten`` and ``fc_cam``; GAP is the same computation as
+    their 14×14 average pool followed by a flatten. The slides' ``VGGCAM(nb_classes,
+    num_input_channels)`` is ``vggcam((224, 224, 3), nb_classes,
+    cam_channels=num_input_channels)`` here: ``num_input_channels`` is the number of
+    maps that ``conv_cam`` outputs, the input of ``fc``.
+
+    Args:
+        input_shape: (height, width, channels); the class map is 1/16 of the input's side,
+            so (224, 224, 3) gives the slides' 14×14.
+        n_classes: number of classes, at least 2.
+        cam_channels: filters of ``conv_cam`` (the slides' 1024), before ``width``.
+        weights: ``None`` (random initialisation, images in [0, 1]) or ``"imagenet"`` to
+            copy VGG16's ImageNet convolution weights. That needs internet access (e.g. on
+            Colab), ``width=1.0`` and 3 input channels; feed such a model images prepared
+            with ``keras.applications.vgg16.preprocess_input``. Only ``conv_cam`` and
+            ``fc`` start untrained.
+        width: scales every channel count, in (0, 4], so that the same layout trains on a
+            CPU: ``width=0.125`` gives blocks of 8, 16, 32, 64, 64 channels and 128 in
+            ``conv_cam``.
+
+    Returns:
+        An uncompiled functional Keras model named ``vggcam``.
+
+    Raises:
+        ValueError: an option out of range, or ImageNet weights asked for a scaled model.
+        RuntimeError: the ImageNet weights could not be downloaded.
+
+    Example:
+        >>> model = vggcam((64, 64, 3), 4, width=0.125)
+        >>> model.get_layer("conv_cam").output.shape, model.output.shape
+        ((None, 4, 4, 128), (None, 4))
+    """
+    if weights not in (None, "imagenet"):
+        raise ValueError(f'weights={weights!r} must be None or "imagenet".')
+    if isinstance(width, bool) or not isinstance(width, numbers.Real):
+        raise ValueError(f"width must be a number in (0, 4], got {width!r}.")
+    if not 0 < width <= 4:
+        raise ValueError(f"width={width} must be in (0, 4]; 1.0 is VGG16's own size.")
+    width = float(width)
+    cam_channels = _integer(cam_channels, "cam_channels", 1)
+    input_shape = _input_shape(input_shape, 16)
+    n_classes = _n_classes(n_classes)
+    if weights == "imagenet" and (width != 1.0 or input_shape[-1] != 3):
+        raise ValueError(
+            "ImageNet weights fit only the full-size VGG16: use width=1.0 and 3 input "
+            f"channels (got width={width}, input_shape={input_shape}), or weights=None."
+        )
+
+    def scaled(channels):
+        return max(1, round(channels * width))
+
+    from camlib import graph
+
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for block, (channels, convs) in enumerate(_VGG16_BLOCKS, start=1):
+        for conv in range(1, convs + 1):
+            x = layers.Conv2D(scaled(channels), 3, padding="same", activation="relu",
+                              kernel_initializer="he_normal", name=f"block{block}_conv{conv}")(x)
+        if block < 5:
+            x = layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
+    x = layers.Conv2D(scaled(cam_channels), 3, padding="same", activation="relu",
+                      kernel_initializer="he_normal", name="conv_cam")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="fc")(x)
+    model = keras.Model(inputs, outputs, name="vggcam")
+    if weights is None:  # ImageNet weights expect preprocess_input's range instead
+        return graph.declare_input_range(model, 0.0, 1.0)
+
+    vgg16 = _vgg16(input_shape, True, "use weights=None and train the model, or take a "
+                   "trained one from the zoo: camlib.models.get('shapes-vggcam').")
+    for layer in vgg16.layers:
+        if layer.name.startswith("block") and layer.weights:
+            model.get_layer(layer.name).set_weights(layer.get_weights())
+    return model
+
+
+def vgg16_for_images(input_shape=(224, 224, 3), n_classes=None, *, imagenet=False):
+    """VGG16's convolutional blocks behind their own preprocessing, for images in [0, 1].
+
+    The backbone (Simonyan & Zisserman 2014) is ``keras.applications.VGG16(include_top=
+    False)``, nested as the layer ``"vgg16"``; its layers keep their Keras names
+    (``block1_conv1`` … ``block5_conv3``), which :func:`camlib.activations.feature_maps`
+    and :func:`camlib.ascent.maximize` accept as they are. In front of it, the model turns
+    RGB in [0, 1] into VGG16's own input: BGR in 0-255 minus :data:`VGG16_MEAN_BGR`.
+
+    It has the builders' form ``(input_shape, n_classes, **options)``, but no classifier:
+    it ends at ``block5_pool``, so ``n_classes`` must stay None.
+
+    Args:
+        input_shape: (height, width, 3), sides of at least 32 pixels.
+        n_classes: must be None: there is no class output.
+        imagenet: ``False`` builds the structure with random weights, offline, for counting
+            filters and for tests; ``True`` downloads the ImageNet weights and needs
+            internet access (e.g. Colab).
+
+    Returns:
+        A functional Keras model named ``vgg16_for_images``.
+
+    Raises:
+        ValueError: ``n_classes`` given, a bad ``input_shape`` or a non-boolean
+            ``imagenet``.
+        RuntimeError: the ImageNet weights could not be downloaded.
+
+    Example:
+        >>> model = vgg16_for_images((32, 32, 3))
+        >>> tuple(model.get_layer("vgg16").get_layer("block1_conv1").kernel.shape)
+        (3, 3, 3, 64)
+    """
+    if n_classes is not None:
+        raise ValueError(
+            f"n_classes={n_classes!r}: vgg16_for_images has no classifier (it ends at "
+            "block5_pool), so leave n_classes as None; for a classifier use vggcam."
+        )
+    if not isinstance(imagenet, (bool, np.bool_)):
+        raise ValueError(f"imagenet must be True or False, got {imagenet!r}.")
+    input_shape = _input_shape(input_shape, 32)
+    if input_shape[-1] != 3:
+        raise ValueError(f"input_shape={input_shape} must have 3 (RGB) channels for VGG16.")
+    backbone = _vgg16(input_shape, bool(imagenet), "keep imagenet=False and use the book's "
+                      "own trained models, e.g. camlib.models.get('shapes-vggcam').")
+    keras = _keras()
+    inputs = keras.Input(input_shape, name="image")
+    bgr = keras.ops.flip(inputs, axis=-1) * 255.0
+    preprocessed = bgr - keras.ops.convert_to_tensor(np.array(VGG16_MEAN_BGR, np.float32))
+    return keras.Model(inputs, backbone(preprocessed), name="vgg16_for_images")
+
+
+#: The builders by the name a zoo config gives in its ``model`` key.
+ARCHITECTURES = {"gap_cnn": gap_cnn, "vggcam": vggcam}
