@@ -80,10 +80,12 @@ def test_localization_accuracy_uses_the_papers_rule():
 @pytest.mark.parametrize(
     "boxes, message",
     [
-        ([BOX], "2 maps but 1 boxes"),
-        ([BOX, (-1, -1, -1, -1)], r"Box 1 \(-1, -1, -1, -1\) is empty or outside"),
+        ([BOX], "Got 1 boxes for 2 maps"),
+        ([BOX, (-1, -1, -1, -1)], r"localize.NO_BOX = \(0, 0, 0, 0\)"),
         ([BOX, (0, 0, 5, 2)], r"outside the 4×4 image"),
-        ([BOX, (2, 2, 2, 3)], "empty"),
+        ([BOX, (2, 2, 2, 3)], r"empty \(NO_BOX\).*keep = localize.has_box\(boxes\)"),
+        ([BOX, (2, 2, 1, 3)], r"not \(x, y, w, h\)"),
+        (np.array([BOX, BOX]).T, "transposed"),
         ([BOX, (0.5, 0, 2, 2)], "whole pixel"),
         (np.zeros((2, 3)), r"\(N, 4\)"),
     ],
@@ -202,14 +204,14 @@ def test_randomize_top_cascades_from_the_output_and_leaves_the_original_alone():
     two = M.randomize_top(model, layers=2, seed=3)
     for original, now in zip(before, model.get_weights()):
         np.testing.assert_array_equal(original, now)
-    names = lambda m: {l.name: l.get_weights() for l in m.layers if l.weights}  # noqa: E731
+    names = lambda m: {x.name: x.get_weights() for x in m.layers if x.weights}  # noqa: E731
     original, head, two = names(model), names(head), names(two)
     np.testing.assert_array_equal(head["c2"][0], original["c2"][0])
     assert not np.allclose(head["fc"][0], original["fc"][0])
     np.testing.assert_array_equal(head["fc"][1], 0)
     assert not np.allclose(two["c2"][0], original["c2"][0])
     np.testing.assert_array_equal(two["c1"][0], original["c1"][0])
-    with pytest.raises(ValueError, match=r"layers must be in 1\.\.3"):
+    with pytest.raises(ValueError, match=r"layers must be a whole number in 1\.\.3"):
         M.randomize_top(model, layers=4)
 
 
@@ -261,3 +263,66 @@ def test_sanity_check_cascades_and_reuses_maps():
     np.testing.assert_allclose(given, cascade[0])
     with pytest.raises(ValueError, match="3 images but 2 maps"):
         M.sanity_check(C.grad_cam, model, x, 0, maps=np.ones((2, 12, 12)))
+
+
+# --- binary (one-unit sigmoid) heads, accuracy and memory -------------------------------
+
+
+def one_unit_model(seed=0):
+    """An untrained but random binary classifier: Conv2D, GAP, Dense(1, sigmoid)."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="fc")(x)
+    return keras.Model(inputs, outputs)
+
+
+def test_curves_of_a_one_unit_sigmoid_model_are_probabilities_not_a_flat_one():
+    model = one_unit_model()
+    x = np.random.default_rng(0).random((3, 12, 12, 3)).astype(np.float32)
+    maps = np.random.default_rng(1).random((3, 6, 6)).astype(np.float32)
+    p = model.predict(x, verbose=0)[:, 0].astype(np.float64)
+    own_class = np.where(p > 0.5, p, 1 - p)   # the probability of the predicted class
+    for curve_of in (M.deletion_curve, M.insertion_curve):
+        curves = curve_of(model, x, maps, steps=6, baseline="zero")
+        assert curves.shape == (3, 7)
+        assert (np.ptp(curves, axis=1) > 1e-4).all()        # not constant
+        assert ((curves > 0) & (curves < 1)).all()
+    deletion = M.deletion_curve(model, x, maps, steps=6, baseline="zero")
+    np.testing.assert_allclose(deletion[:, 0], own_class, rtol=1e-5)
+    class_one = M.deletion_curve(model, x, maps, 1, steps=6, baseline="zero")
+    np.testing.assert_allclose(class_one[:, 0], p, rtol=1e-5)
+
+
+def test_accuracy_is_the_share_of_predicted_classes_that_match():
+    binary = one_unit_model()
+    x = np.random.default_rng(2).random((20, 12, 12, 3)).astype(np.float32)
+    p = binary.predict(x, verbose=0)[:, 0]
+    labels = np.arange(20) % 2
+    assert M.accuracy(binary, x, labels) == pytest.approx(np.mean((p > 0.5) == labels))
+    model = box_sum_model()
+    images = np.random.default_rng(3).random((10, 4, 4, 1)).astype(np.float32) - 0.5
+    labels = np.arange(10) % 2
+    said = model.predict(images, verbose=0).argmax(axis=1)
+    assert M.accuracy(model, images, labels, batch_size=3) == pytest.approx(
+        np.mean(said == labels))
+
+
+def test_deletion_memory_follows_batch_size_not_steps(monkeypatch):
+    from camlib import graph
+
+    sizes = []
+    logits = graph.logits
+
+    def counting(model, images, **kwargs):
+        sizes.append(len(images))
+        return logits(model, images, **kwargs)
+
+    monkeypatch.setattr(graph, "logits", counting)
+    model = box_sum_model()
+    images = np.random.default_rng(4).random((3, 4, 4, 1)).astype(np.float32)
+    curves = M.deletion_curve(model, images, box_first_map().repeat(3, 0), 0, steps=40,
+                              batch_size=8, baseline="zero")
+    assert curves.shape == (3, 41)
+    assert max(sizes) <= 8 and sum(sizes) == 3 * 41

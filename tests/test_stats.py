@@ -72,3 +72,25 @@ def test_bad_settings_are_refused():
         bootstrap_interval([1.0, 2.0], resamples=10)
     with pytest.raises(ValueError, match="paired"):
         paired_difference([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+def test_median_seconds_warms_up_then_takes_the_median_of_the_timed_calls(monkeypatch):
+    from camlib import stats
+
+    calls = []
+    # A fake clock: each timed call lasts as long as the next entry says, so the median is
+    # known without measuring real time.
+    durations = iter([5.0, 1.0, 3.0])
+    clock = {"now": 0.0, "pending": None}
+
+    def perf_counter():
+        if clock["pending"] is None:
+            clock["pending"] = next(durations)
+            return clock["now"]
+        clock["now"] += clock["pending"]
+        clock["pending"] = None
+        return clock["now"]
+
+    monkeypatch.setattr(stats.time, "perf_counter", perf_counter)
+    assert stats.median_seconds(lambda: calls.append(1), repeats=3, warmup=2) == 3.0
+    assert len(calls) == 5
