@@ -1,4 +1,8 @@
-"""Filters: 2-D cross-correlation, the classic kernels, Sobel, and hand-made shape features.
+"""Filters: 2-D cross-correlation, the classic kernels, Sobel, and shape features.
+
+Chapters 1 and 2. The module has :data:`KERNELS` (the slides' table, plus Sobel),
+:func:`to_gray`, :func:`correlate2d`, :func:`gaussian_kernel`, :func:`sobel`,
+:func:`gradient_magnitude` and :func:`shape_features` (the hand-made features of chapter 1).
 
 Everything here is plain numpy, computed the way a convolution layer computes it:
 *cross-correlation* (the kernel is not flipped), with ``'reflect'`` borders in the
@@ -6,6 +10,8 @@ sense of ``scipy.ndimage`` (``d c b a | a b c d``), so the output has the input'
 """
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -17,7 +23,9 @@ SOBEL_Y = SOBEL_X.T.copy()
 KERNELS: dict[str, np.ndarray] = {
     "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=np.float32),
     "edge (diagonal)": np.array([[1, 0, -1], [0, 0, 0], [-1, 0, 1]], dtype=np.float32),
-    "edge (Laplacian, 4-neighbour)": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32),
+    "edge (Laplacian, 4-neighbour)": np.array(
+        [[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32
+    ),
     "edge (Laplacian, 8-neighbour)": np.array(
         [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.float32
     ),
@@ -31,13 +39,17 @@ _LUMA = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
 
 
 def _as_image(image, *, name: str = "image", allow_color: bool = False) -> np.ndarray:
-    array = np.asarray(image)
+    try:
+        array = np.asarray(image)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be one numeric H×W array; got a ragged sequence") from None
     if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}); pass an H×W array with pixels in it")
+        raise ValueError(f"{name} is empty (shape {array.shape}); pass an H×W array with "
+                         "pixels in it")
     if array.dtype == bool:
         array = array.astype(np.float32)
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"{name} has dtype {array.dtype}; pass a numeric array")
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise ValueError(f"{name} has dtype {array.dtype}; pass a real numeric array")
     if array.ndim == 3 and not allow_color:
         raise ValueError(
             f"{name} has shape {array.shape}, which looks like a colour image; this function "
@@ -52,7 +64,11 @@ def _as_image(image, *, name: str = "image", allow_color: bool = False) -> np.nd
 
 
 def _as_kernel(kernel) -> np.ndarray:
-    array = np.asarray(kernel, dtype=np.float32)
+    try:
+        array = np.asarray(kernel, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError("kernel must be a numeric 2-D array (kh×kw), such as "
+                         "camlib.filters.SOBEL_X") from None
     if array.ndim != 2:
         raise ValueError(
             f"kernel must be 2-D (kh×kw), got shape {array.shape}; for a colour image, "
@@ -60,21 +76,22 @@ def _as_kernel(kernel) -> np.ndarray:
         )
     if array.size == 0:
         raise ValueError("kernel is empty; pass a kh×kw array such as camlib.filters.SOBEL_X")
+    if not np.isfinite(array).all():
+        raise ValueError("kernel contains NaN or inf; every weight must be a finite number")
     return array
 
 
 def to_gray(image) -> np.ndarray:
     """Convert an H×W×3 RGB image in [0, 1] to H×W luminance (BT.709 weights, as scikit-image).
 
-    Example
-    -------
-    >>> to_gray(np.ones((4, 4, 3))).shape
-    (4, 4)
+    Example:
+        >>> to_gray(np.ones((4, 4, 3))).shape
+        (4, 4)
     """
-    array = np.asarray(image, dtype=np.float32)
+    array = _as_image(image, allow_color=True)
     if array.ndim == 2:
         return array
-    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+    if array.shape[-1] not in (3, 4):
         raise ValueError(f"to_gray expects H×W×3 (RGB) or H×W×4 (RGBA), got shape {array.shape}")
     return array[..., :3] @ _LUMA
 
@@ -86,11 +103,10 @@ def correlate2d(image, kernel) -> np.ndarray:
     ``'reflect'`` borders, so the output has the input's shape. An H×W×C image is filtered
     channel by channel with the same kernel.
 
-    Example
-    -------
-    >>> image = np.arange(16, dtype=float).reshape(4, 4)
-    >>> np.allclose(correlate2d(image, KERNELS["identity"]), image)
-    True
+    Example:
+        >>> image = np.arange(16, dtype=float).reshape(4, 4)
+        >>> np.allclose(correlate2d(image, KERNELS["identity"]), image)
+        True
     """
     array = _as_image(image, allow_color=True)
     weights = _as_kernel(kernel)
@@ -106,15 +122,18 @@ def correlate2d(image, kernel) -> np.ndarray:
 def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> np.ndarray:
     """A normalised Gaussian blur kernel of size × size pixels, with standard deviation sigma.
 
-    Example
-    -------
-    >>> float(gaussian_kernel(5, 1.0).sum())
-    1.0
+    Example:
+        >>> float(gaussian_kernel(5, 1.0).sum())
+        1.0
     """
-    if size < 1 or size % 2 == 0:
-        raise ValueError(f"size must be a positive odd number so the kernel has a centre, got {size}")
-    if sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1 \
+            or size % 2 == 0:
+        raise ValueError(f"size must be a positive odd integer so the kernel has a centre, "
+                         f"got {size!r}")
+    if (isinstance(sigma, bool) or not isinstance(sigma, numbers.Real)
+            or not np.isfinite(sigma) or sigma <= 0):
+        raise ValueError(f"sigma must be a positive finite number of pixels, got {sigma!r}")
+    size = int(size)
     offsets = np.arange(size) - size // 2
     g = np.exp(-(offsets**2) / (2 * sigma**2))
     kernel = np.outer(g, g)
@@ -128,12 +147,11 @@ def sobel(image) -> tuple[np.ndarray, np.ndarray]:
     to horizontal ones (the transposed kernel). Both are cross-correlations with
     ``'reflect'`` borders, so ``gx`` equals ``scipy.ndimage.sobel(image, axis=1)``.
 
-    Example
-    -------
-    >>> step = np.zeros((5, 6)); step[:, 3:] = 1.0
-    >>> gx, gy = sobel(step)
-    >>> float(gx[2, 2]), float(gy[2, 2])
-    (4.0, 0.0)
+    Example:
+        >>> step = np.zeros((5, 6)); step[:, 3:] = 1.0
+        >>> gx, gy = sobel(step)
+        >>> float(gx[2, 2]), float(gy[2, 2])
+        (4.0, 0.0)
     """
     array = _as_image(image)
     return correlate2d(array, SOBEL_X), correlate2d(array, SOBEL_Y)
@@ -142,12 +160,20 @@ def sobel(image) -> tuple[np.ndarray, np.ndarray]:
 def gradient_magnitude(gx, gy) -> np.ndarray:
     """The edge strength ``sqrt(gx² + gy²)``.
 
-    Example
-    -------
-    >>> float(gradient_magnitude(np.array(3.0), np.array(4.0)))
-    5.0
+    Example:
+        >>> float(gradient_magnitude(np.array(3.0), np.array(4.0)))
+        5.0
     """
-    return np.hypot(np.asarray(gx, dtype=np.float32), np.asarray(gy, dtype=np.float32))
+    try:
+        gx, gy = np.asarray(gx, dtype=np.float32), np.asarray(gy, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError("gx and gy must be numeric arrays, as sobel returns them") from None
+    if gx.shape != gy.shape:
+        raise ValueError(f"gx and gy must have the same shape, got {gx.shape} and {gy.shape}; "
+                         "pass the two outputs of sobel(image)")
+    if not (np.isfinite(gx).all() and np.isfinite(gy).all()):
+        raise ValueError("gx or gy contains NaN or inf")
+    return np.hypot(gx, gy)
 
 
 def shape_features(binary_image) -> dict:
@@ -169,11 +195,10 @@ def shape_features(binary_image) -> dict:
     Strokes are not computed: how many strokes a glyph has depends on how a writer
     draws it, not on its pixels.
 
-    Example
-    -------
-    >>> ring = np.zeros((9, 9), bool); ring[2:7, 2:7] = True; ring[4, 4] = False
-    >>> shape_features(ring)["holes"]
-    1
+    Example:
+        >>> ring = np.zeros((9, 9), bool); ring[2:7, 2:7] = True; ring[4, 4] = False
+        >>> shape_features(ring)["holes"]
+        1
     """
     from scipy import ndimage
 

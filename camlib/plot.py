@@ -1,10 +1,9 @@
-"""Everything a figure in the book needs: the page's figure standard, image grids, kernels,
-heat-map overlays, colour bars and boxes.
+"""Everything a figure in the book needs (every chapter).
 
-The figure standard
--------------------
-Every figure is drawn for the book's content column, so that the site shows it at about
-1:1 and its smallest text can be read:
+The page's figure standard, image grids, kernels, heat-map overlays, colour bars and boxes.
+
+**The figure standard.** Every figure is drawn for the book's content column, so that the
+site shows it at about 1:1 and its smallest text can be read:
 
 - at most :data:`PAGE_WIDTH` inches wide at :data:`DPI` dots per inch (700 px);
 - no text smaller than :data:`MIN_FONT_SIZE` points;
@@ -22,7 +21,8 @@ can show, save or tweak it.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -67,14 +67,53 @@ def _plt():
     return plt
 
 
+def _whole(value, name, *, minimum=1):
+    """``value`` as an int of at least ``minimum``, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def _positive(value, name, *, allow_zero=False):
+    """``value`` as a finite float > 0 (≥ 0 with ``allow_zero``), or a ValueError."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero)):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def _finite(values, name, *, ndim=None):
+    """``values`` as a float array, refusing non-numeric, NaN, inf and the wrong ndim."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array") from None
+    if ndim is not None and array.ndim not in ((ndim,) if np.ndim(ndim) == 0 else ndim):
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape})")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or inf; a picture needs finite values")
+    return array
+
+
+def _image(image, name="image"):
+    """An H×W grey or H×W×3/4 colour image as a float array."""
+    array = _finite(image, name, ndim=(2, 3))
+    if array.ndim == 3 and array.shape[-1] not in (3, 4):
+        raise ValueError(f"{name} must be H×W (grey) or H×W×3 (colour), got shape "
+                         f"{array.shape}; for a one-channel image pass image[..., 0]")
+    return array
+
+
 def use_book_style() -> None:
     """Apply :data:`STYLE` to matplotlib (done once when this module is imported).
 
-    Example
-    -------
-    >>> import matplotlib
-    >>> use_book_style(); matplotlib.rcParams["font.size"] >= MIN_FONT_SIZE
-    True
+    Example:
+        >>> import matplotlib
+        >>> use_book_style(); matplotlib.rcParams["font.size"] >= MIN_FONT_SIZE
+        True
     """
     import matplotlib
 
@@ -87,18 +126,15 @@ use_book_style()
 def grid_shape(n: int, max_cols: int) -> tuple[int, int]:
     """Rows and columns for ``n`` panels with at most ``max_cols`` per row.
 
-    Example
-    -------
-    >>> grid_shape(9, 5)
-    (2, 5)
-    >>> grid_shape(3, 5)
-    (1, 3)
+    Example:
+        >>> grid_shape(9, 5)
+        (2, 5)
+        >>> grid_shape(3, 5)
+        (1, 3)
     """
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive number of panels, got {n!r}")
-    if int(max_cols) != max_cols or max_cols < 1:
-        raise ValueError(f"max_cols must be a positive integer, got {max_cols!r}")
-    cols = min(int(n), int(max_cols))
+    n = _whole(n, "n (the number of panels)")
+    max_cols = _whole(max_cols, "max_cols")
+    cols = min(n, max_cols)
     return math.ceil(n / cols), cols
 
 
@@ -112,22 +148,19 @@ def panels(nrows: int = 1, ncols: int = 1, *, width: float = PAGE_WIDTH, aspect:
     :func:`grid_shape`). Returns ``(fig, axes)`` like ``plt.subplots``; ``axes`` is 2-D
     unless ``squeeze=True``.
 
-    Example
-    -------
-    >>> fig, axes = panels(2, 5)
-    >>> axes.shape, bool(fig.get_figwidth() <= PAGE_WIDTH)
-    ((2, 5), True)
+    Example:
+        >>> fig, axes = panels(2, 5)
+        >>> axes.shape, bool(fig.get_figwidth() <= PAGE_WIDTH)
+        ((2, 5), True)
     """
-    if not 0 < width <= PAGE_WIDTH + 1e-9:
+    width = _positive(width, "width (inches)")
+    if width > PAGE_WIDTH + 1e-9:
         raise ValueError(
             f"width={width!r} inches does not fit the page: use at most PAGE_WIDTH="
             f"{PAGE_WIDTH}, and more rows instead of more columns")
-    if aspect <= 0 or title_space < 0:
-        raise ValueError(f"aspect must be > 0 and title_space >= 0, got {aspect!r}, {title_space!r}")
-    for name, count in (("nrows", nrows), ("ncols", ncols)):
-        if int(count) != count or count < 1:
-            raise ValueError(f"{name} must be a positive integer, got {count!r}")
-    nrows, ncols = int(nrows), int(ncols)
+    aspect = _positive(aspect, "aspect")
+    title_space = _positive(title_space, "title_space (inches)", allow_zero=True)
+    nrows, ncols = _whole(nrows, "nrows"), _whole(ncols, "ncols")
     height = nrows * (width / ncols * aspect + title_space)
     subplots_kw.setdefault("layout", "constrained")
     return _plt().subplots(nrows, ncols, figsize=(width, height), squeeze=squeeze,
@@ -140,14 +173,18 @@ def readability_problems(fig) -> list[str]:
     Checks the width (at most :data:`PAGE_WIDTH` inches) and every visible piece of text
     (at least :data:`MIN_FONT_SIZE` points).
 
-    Example
-    -------
-    >>> fig, ax = panels(1, 1, width=3, squeeze=True)
-    >>> too_small = 5
-    >>> _ = ax.set_title("tiny", fontsize=too_small)
-    >>> readability_problems(fig)
-    ["text 'tiny' is 5 pt; the smallest readable size is 9 pt"]
+    Example:
+        >>> fig, ax = panels(1, 1, width=3, squeeze=True)
+        >>> too_small = 5
+        >>> _ = ax.set_title("tiny", fontsize=too_small)
+        >>> readability_problems(fig)
+        ["text 'tiny' is 5 pt; the smallest readable size is 9 pt"]
     """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}; "
+                         "pass the figure, e.g. fig from fig, ax = plot.panels(1, 1)")
     problems = []
     if fig.get_figwidth() > PAGE_WIDTH + 0.01:
         problems.append(f"the figure is {fig.get_figwidth():.2f} in wide; the page allows "
@@ -166,20 +203,20 @@ def readability_problems(fig) -> list[str]:
                             "a label)")
     for text in fig.findobj(lambda artist: hasattr(artist, "get_fontsize")
                             and hasattr(artist, "get_text")):
-        if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_SIZE - 1e-6:
-            problems.append(f"text {text.get_text()!r} is {text.get_fontsize():g} pt; the smallest "
-                            f"readable size is {MIN_FONT_SIZE} pt")
+        small = text.get_fontsize() < MIN_FONT_SIZE - 1e-6
+        if text.get_visible() and text.get_text().strip() and small:
+            problems.append(f"text {text.get_text()!r} is {text.get_fontsize():g} pt; the "
+                            f"smallest readable size is {MIN_FONT_SIZE} pt")
     return problems
 
 
 def check_readable(fig):
     """Raise ``ValueError`` if ``fig`` breaks the figure standard; return ``fig`` otherwise.
 
-    Example
-    -------
-    >>> fig, _ = panels(1, 2)
-    >>> check_readable(fig) is fig
-    True
+    Example:
+        >>> fig, _ = panels(1, 2)
+        >>> check_readable(fig) is fig
+        True
     """
     problems = readability_problems(fig)
     if problems:
@@ -191,11 +228,10 @@ def check_readable(fig):
 def add_colorbar(artist, ax, *, label: str | None = None, **kwargs):
     """A colour bar for ``artist`` beside ``ax`` (one Axes or a list sharing one bar).
 
-    Example
-    -------
-    >>> fig, axes = panels(1, 2, width=4)
-    >>> image = axes[0, 0].imshow(np.eye(3))
-    >>> bar = add_colorbar(image, list(axes.flat), label="activation")
+    Example:
+        >>> fig, axes = panels(1, 2, width=4)
+        >>> image = axes[0, 0].imshow(np.eye(3))
+        >>> bar = add_colorbar(image, list(axes.flat), label="activation")
     """
     kwargs.setdefault("shrink", 0.9)
     figure = artist.axes.figure if artist.axes is not None else None
@@ -212,17 +248,14 @@ def signed_map(ax, values, *, limit: float | None = None, **imshow_kw):
     ``limit`` sets the scale to ±limit (share it between panels that are compared); by
     default it is :func:`robust_limit` of ``values``.
 
-    Example
-    -------
-    >>> fig, ax = panels(1, 1, width=2, squeeze=True)
-    >>> artist = signed_map(ax, np.array([[-1.0, 2.0]]))
-    >>> artist.get_clim()
-    (-2.0, 2.0)
+    Example:
+        >>> fig, ax = panels(1, 1, width=2, squeeze=True)
+        >>> artist = signed_map(ax, np.array([[-1.0, 2.0]]))
+        >>> artist.get_clim()
+        (-2.0, 2.0)
     """
-    values = np.asarray(values, dtype=float)
-    limit = robust_limit(values, 100) if limit is None else float(limit)
-    if not np.isfinite(limit) or limit <= 0:
-        raise ValueError(f"limit must be a positive finite number, got {limit!r}")
+    values = _finite(values, "values", ndim=(2, 3))
+    limit = robust_limit(values, 100) if limit is None else _positive(limit, "limit")
     imshow_kw.setdefault("interpolation", "nearest")
     artist = ax.imshow(values, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, **imshow_kw)
     ax.set_xticks([])
@@ -231,13 +264,18 @@ def signed_map(ax, values, *, limit: float | None = None, **imshow_kw):
 
 
 def robust_limit(values: np.ndarray, percentile: float = 99.5) -> float:
-    """The colour-scale limit for signed data: the ``percentile`` of ``|values|`` (1.0 if all zero).
+    """The colour-scale limit for signed data: the ``percentile`` of ``|values|``.
 
-    Example
-    -------
-    >>> robust_limit(np.array([-2.0, 1.0, 0.5]), percentile=100)
-    2.0
+    All-zero data gives 1.0, so that a scale always exists.
+
+    Example:
+        >>> robust_limit(np.array([-2.0, 1.0, 0.5]), percentile=100)
+        2.0
     """
+    values = _finite(values, "values")
+    if (isinstance(percentile, bool) or not isinstance(percentile, numbers.Real)
+            or not 0 <= percentile <= 100):
+        raise ValueError(f"percentile must be a number in [0, 100], got {percentile!r}")
     limit = float(np.percentile(np.abs(values), percentile))
     return limit if limit > 0 else (float(np.abs(values).max()) or 1.0)
 
@@ -264,19 +302,25 @@ def image_grid(
     panel has its own scale unless ``shared_scale=True``; ``colorbar=True`` draws one bar
     per panel, or one for the whole grid when the scale is shared.
 
-    Example
-    -------
-    >>> fig = image_grid([np.zeros((8, 8)), np.ones((8, 8))], ["zeros", "ones"])
-    >>> len(fig.axes)
-    2
+    Example:
+        >>> fig = image_grid([np.zeros((8, 8)), np.ones((8, 8))], ["zeros", "ones"])
+        >>> len(fig.axes)
+        2
     """
-    images = list(images)
+    if isinstance(images, np.ndarray) and images.ndim in (2, 3) and (
+            images.ndim == 2 or images.shape[-1] in (3, 4)):
+        raise ValueError(f"image_grid takes a sequence of images; got one image of shape "
+                         f"{images.shape}: pass [image]")
+    images = [_image(image, f"images[{i}]") for i, image in enumerate(images)]
     if not images:
         raise ValueError("image_grid needs at least one image")
+    if isinstance(titles, str):
+        raise ValueError("titles must be a list of strings, one per image, not one string")
     if titles is not None and len(titles) != len(images):
-        raise ValueError(f"got {len(images)} images but {len(titles)} titles; pass one title per image")
-    nrows, ncols = grid_shape(len(images), ncols or 5)
-    size = min(2.4, PAGE_WIDTH / ncols) if size is None else size
+        raise ValueError(f"got {len(images)} images but {len(titles)} titles; pass one title "
+                         "per image")
+    nrows, ncols = grid_shape(len(images), 5 if ncols is None else ncols)
+    size = min(2.4, PAGE_WIDTH / ncols) if size is None else _positive(size, "size (inches)")
     if size * ncols > PAGE_WIDTH + 1e-9:
         raise ValueError(f"{ncols} panels of {size} in do not fit the page ({PAGE_WIDTH} in); "
                          "pass a smaller size or fewer columns")
@@ -317,13 +361,12 @@ def image_grid(
 def show_kernel(kernel: np.ndarray, ax=None, *, title: str | None = None, fmt: str = "{:g}"):
     """Draw a small kernel as a signed heat map with its numbers written in the cells.
 
-    Example
-    -------
-    >>> from camlib.filters import SOBEL_X
-    >>> ax = show_kernel(SOBEL_X, title="Sobel x")
+    Example:
+        >>> from camlib.filters import SOBEL_X
+        >>> ax = show_kernel(SOBEL_X, title="Sobel x")
     """
     plt = _plt()
-    kernel = np.asarray(kernel, dtype=float)
+    kernel = _finite(kernel, "kernel")
     if kernel.ndim != 2:
         raise ValueError(f"show_kernel draws a 2-D kernel, got shape {kernel.shape}")
     if ax is None:
@@ -333,7 +376,8 @@ def show_kernel(kernel: np.ndarray, ax=None, *, title: str | None = None, fmt: s
     if kernel.size <= 49:
         for (row, col), value in np.ndenumerate(kernel):
             ink = "white" if abs(value) > 0.6 * limit else "black"
-            ax.text(col, row, fmt.format(round(value, 2)), ha="center", va="center", fontsize=9, color=ink)
+            ax.text(col, row, fmt.format(round(value, 2)), ha="center", va="center",
+                    fontsize=9, color=ink)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -350,16 +394,25 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, ax=None, *, alpha: float = 0
     are compared, and draw one :func:`add_colorbar` from ``ax.images[-1]``); by default the
     scale runs from the map's minimum to its maximum.
 
-    Example
-    -------
-    >>> ax = overlay(np.zeros((32, 32, 3)), np.random.rand(8, 8), vmin=0, vmax=1)
-    >>> ax.images[-1].get_clim()
-    (0.0, 1.0)
+    Example:
+        >>> ax = overlay(np.zeros((32, 32, 3)), np.random.rand(8, 8), vmin=0, vmax=1)
+        >>> ax.images[-1].get_clim()
+        (0.0, 1.0)
     """
     plt = _plt()
+    image = _image(image)
+    heatmap = _finite(heatmap, "heatmap", ndim=2)
+    if not (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)
+            and 0 <= alpha <= 1):
+        raise ValueError(f"alpha must be an opacity in [0, 1], got {alpha!r}")
+    for name, value in (("vmin", vmin), ("vmax", vmax)):
+        if value is not None and not (isinstance(value, numbers.Real)
+                                      and math.isfinite(value)):
+            raise ValueError(f"{name} must be a finite number or None, got {value!r}")
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax, got vmin={vmin!r}, vmax={vmax!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(3, 3))
-    image = np.asarray(image)
     height, width = image.shape[:2]
     ax.imshow(np.clip(image, 0, 1), cmap=None if image.ndim == 3 else "gray")
     ax.imshow(np.asarray(heatmap), cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax,
@@ -370,37 +423,49 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, ax=None, *, alpha: float = 0
     return ax
 
 
-def draw_box(ax, box, *, color: str = PREDICTED_COLOR, label: str | None = None, linewidth: float = 2.0):
+def draw_box(ax, box, *, color: str = PREDICTED_COLOR, label: str | None = None,
+             linewidth: float = 2.0):
     """Draw an ``(x0, y0, x1, y1)`` pixel box (x1, y1 exclusive) on an image axis.
 
-    Example
-    -------
-    >>> import matplotlib.pyplot as plt
-    >>> _, ax = plt.subplots(); ax.imshow(np.zeros((10, 10)))  # doctest: +ELLIPSIS
-    <...>
-    >>> patch = draw_box(ax, (2, 3, 6, 8), color=TRUE_COLOR)
+    The box is checked with :func:`camlib.localize.check_boxes`. An empty box
+    (:data:`camlib.localize.NO_BOX`: the image has no object) draws nothing and returns
+    None, so a loop over a dataset's boxes needs no filter.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> _, ax = plt.subplots(); ax.imshow(np.zeros((10, 10)))  # doctest: +ELLIPSIS
+        <...>
+        >>> patch = draw_box(ax, (2, 3, 6, 8), color=TRUE_COLOR)
     """
     from matplotlib.patches import Rectangle
 
-    x0, y0, x1, y1 = (float(v) for v in box)
-    if x1 <= x0 or y1 <= y0:
+    from camlib import localize
+
+    checked = localize.check_boxes(box, name="box")
+    if len(checked) != 1:
+        raise ValueError(f"draw_box draws one box (4,), got {len(checked)}; loop over them")
+    linewidth = _positive(linewidth, "linewidth")
+    if not localize.has_box(checked)[0]:
         return None
+    x0, y0, x1, y1 = (float(v) for v in checked[0])
     patch = Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color,
                       linewidth=linewidth, label=label)
     ax.add_patch(patch)
     return patch
 
 
-def flow(steps: Sequence[str], ax=None, *, highlight: Sequence[int] = (), title: str | None = None):
+def flow(steps: Sequence[str], ax=None, *, highlight: Sequence[int] = (),
+         title: str | None = None):
     """Draw a left-to-right pipeline of labelled boxes joined by arrows.
 
     ``highlight`` lists the indices of boxes to draw in the accent colour.
 
-    Example
-    -------
-    >>> ax = flow(["image", "features", "classifier"], highlight=[1])
+    Example:
+        >>> ax = flow(["image", "features", "classifier"], highlight=[1])
     """
     plt = _plt()
+    if isinstance(steps, str):
+        raise ValueError(f"steps must be a list of labels, not one string: pass [{steps!r}]")
     steps = list(steps)
     if not steps:
         raise ValueError("flow needs at least one step")
@@ -421,33 +486,38 @@ def flow(steps: Sequence[str], ax=None, *, highlight: Sequence[int] = (), title:
     return ax
 
 
-def method_grid(images: np.ndarray, maps: dict, *, boxes=None, row_titles: Sequence[str] | None = None,
-                width: float = PAGE_WIDTH, alpha: float = 0.5, colorbar: bool = True):
+def method_grid(images: np.ndarray, maps: dict, *, boxes=None,
+                row_titles: Sequence[str] | None = None, width: float = PAGE_WIDTH,
+                alpha: float = 0.5, colorbar: bool = True):
     """Every method's map on the same images: one row per image, one column per method.
 
     ``maps`` maps a method's name to its (N, h, w) maps at any resolution; each map is
     upsampled to the image and scaled to [0, 1] on its own (ReLU, then min-max), so the
     panels compare *where* each method points, not how strongly; one colour bar shows
-    that shared 0–1 scale. ``boxes`` (N, 4), if given, are drawn as the true boxes. The
+    that shared 0–1 scale. ``boxes`` (N, 4), if given, are drawn as the true boxes
+    (:data:`camlib.localize.NO_BOX` draws nothing). The
     grid is ``width`` inches wide (at most :data:`PAGE_WIDTH`): with many methods, pass
     fewer of them rather than a wider figure.
 
-    Example
-    -------
-    >>> fig = method_grid(np.zeros((2, 16, 16, 3)), {"A": np.random.rand(2, 4, 4)})
-    >>> len(fig.axes)  # 2 × 2 panels and the colour bar
-    5
+    Example:
+        >>> fig = method_grid(np.zeros((2, 16, 16, 3)), {"A": np.random.rand(2, 4, 4)})
+        >>> len(fig.axes)  # 2 × 2 panels and the colour bar
+        5
     """
+    from camlib import localize
     from camlib.maps import normalize, upsample
 
-    images = np.asarray(images)
-    if not maps:
-        raise ValueError("method_grid needs at least one method's maps")
+    images = _finite(images, "images", ndim=4)
+    if not isinstance(maps, dict) or not maps:
+        raise ValueError("method_grid needs a dict {method name: (N, h, w) maps} with at "
+                         "least one method")
     for name, values in maps.items():
         if len(values) != len(images):
             raise ValueError(f"{name!r} has {len(values)} maps for {len(images)} images")
     if row_titles is not None and len(row_titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(row_titles)} row titles")
+    if boxes is not None:
+        boxes = localize.check_boxes(boxes, image_size=images.shape[1:3], n=len(images))
     columns = ["image"] + list(maps)
     fig, axes = panels(len(images), len(columns), width=width,
                        title_space=0.3 if row_titles is not None else 0.1)
@@ -466,7 +536,7 @@ def method_grid(images: np.ndarray, maps: dict, *, boxes=None, row_titles: Seque
                 draw_box(ax, boxes[row], color=TRUE_COLOR, linewidth=1.2)
     if colorbar:
         add_colorbar(axes[0, 1].images[-1], list(axes[:, 1:].flat),
-                              label="map, min-max scaled", shrink=0.6)
+                     label="map, min-max scaled", shrink=0.6)
     return fig
 
 
@@ -488,21 +558,23 @@ def layer_maps(
     value, so a channel that stays silent on this image shows as black. Each row's label
     gives the map size, which shrinks with depth.
 
-    Example
-    -------
-    >>> maps = {"conv": np.random.rand(8, 8, 4)}
-    >>> fig = layer_maps(np.zeros((8, 8, 3)), maps, channels=4)
-    >>> len(fig.axes)  # the input, 4 channels and the row's colour bar
-    6
+    Example:
+        >>> maps = {"conv": np.random.rand(8, 8, 4)}
+        >>> fig = layer_maps(np.zeros((8, 8, 3)), maps, channels=4)
+        >>> len(fig.axes)  # the input, 4 channels and the row's colour bar
+        6
     """
-    if not maps:
-        raise ValueError("layer_maps needs the maps of at least one layer")
+    if not isinstance(maps, dict) or not maps:
+        raise ValueError("layer_maps needs a dict {layer name: (h, w, channels) maps} with at "
+                         "least one layer")
+    channels = _whole(channels, "channels")
+    image = _image(image)
     rows = list(maps.items())
     # The input column is wider, so that a layer's name fits above it.
     fig, axes = panels(len(rows), channels + 1, width=width, title_space=0.45,
                        gridspec_kw={"width_ratios": [1.5] + [1] * channels})
     for row, (name, layer_maps_) in enumerate(rows):
-        layer_maps_ = np.asarray(layer_maps_)
+        layer_maps_ = _finite(layer_maps_, f"maps[{name!r}]")
         if layer_maps_.ndim != 3:
             raise ValueError(
                 f"maps[{name!r}] must be (h, w, channels), got shape {layer_maps_.shape}"
@@ -554,16 +626,18 @@ def channel_grid(
     busy); one colour bar shows it. With ``image``, the input comes first. The grid is
     ``width`` inches wide, at most :data:`PAGE_WIDTH`.
 
-    Example
-    -------
-    >>> maps, image = np.random.rand(4, 4, 16), np.zeros((8, 8, 3))
-    >>> fig = channel_grid(maps, image, channels=7, ncols=4)
-    >>> len(fig.axes)  # 8 panels and the colour bar
-    9
+    Example:
+        >>> maps, image = np.random.rand(4, 4, 16), np.zeros((8, 8, 3))
+        >>> fig = channel_grid(maps, image, channels=7, ncols=4)
+        >>> len(fig.axes)  # 8 panels and the colour bar
+        9
     """
-    maps = np.asarray(maps)
+    maps = _finite(maps, "maps")
     if maps.ndim != 3:
         raise ValueError(f"maps must be (h, w, channels), got shape {maps.shape}")
+    channels, ncols = _whole(channels, "channels"), _whole(ncols, "ncols")
+    if image is not None:
+        image = _image(image)
     shown = min(channels, maps.shape[-1])
     n_panels = shown + (image is not None)
     nrows = math.ceil(n_panels / ncols)

@@ -1,4 +1,4 @@
-"""camlib.filters: Sobel against an independent implementation, kernels, shape features, bad input."""
+"""camlib.filters: Sobel against an independent implementation, kernels, shape features."""
 
 import numpy as np
 import pytest
@@ -14,8 +14,10 @@ def photo():
 
 def test_sobel_matches_scipy_on_a_photo(photo):
     gx, gy = filters.sobel(photo)
-    np.testing.assert_allclose(gx, ndimage.sobel(photo.astype(np.float64), axis=1, mode="reflect"), atol=1e-5)
-    np.testing.assert_allclose(gy, ndimage.sobel(photo.astype(np.float64), axis=0, mode="reflect"), atol=1e-5)
+    np.testing.assert_allclose(gx, ndimage.sobel(photo.astype(np.float64), axis=1,
+                                                mode="reflect"), atol=1e-5)
+    np.testing.assert_allclose(gy, ndimage.sobel(photo.astype(np.float64), axis=0,
+                                                mode="reflect"), atol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 7), (5, 3), (31, 17)])
@@ -23,8 +25,10 @@ def test_sobel_matches_scipy_on_random_images_including_tiny_ones(shape):
     image = np.random.default_rng(1).random(shape).astype(np.float32)
     gx, gy = filters.sobel(image)
     assert gx.shape == gy.shape == shape and gx.dtype == np.float32
-    np.testing.assert_allclose(gx, ndimage.sobel(image.astype(np.float64), axis=1, mode="reflect"), atol=1e-5)
-    np.testing.assert_allclose(gy, ndimage.sobel(image.astype(np.float64), axis=0, mode="reflect"), atol=1e-5)
+    np.testing.assert_allclose(gx, ndimage.sobel(image.astype(np.float64), axis=1,
+                                                mode="reflect"), atol=1e-5)
+    np.testing.assert_allclose(gy, ndimage.sobel(image.astype(np.float64), axis=0,
+                                                mode="reflect"), atol=1e-5)
 
 
 def test_sobel_x_answers_vertical_edges_and_y_horizontal_ones():
@@ -44,7 +48,8 @@ def test_sobel_kernels_are_the_fixed_ones():
 @pytest.mark.parametrize("kernel_name", list(filters.KERNELS))
 def test_correlate2d_matches_scipy_correlate_for_every_kernel(photo, kernel_name):
     kernel = filters.KERNELS[kernel_name]
-    expected = ndimage.correlate(photo.astype(np.float64), kernel.astype(np.float64), mode="reflect")
+    expected = ndimage.correlate(photo.astype(np.float64), kernel.astype(np.float64),
+                                 mode="reflect")
     np.testing.assert_allclose(filters.correlate2d(photo, kernel), expected, atol=1e-4)
 
 
@@ -53,7 +58,8 @@ def test_correlate2d_does_not_flip_the_kernel():
     impulse[3, 3] = 1.0
     kernel = np.arange(9, dtype=np.float32).reshape(3, 3)
     # correlation of an impulse draws the kernel upside down and mirrored
-    np.testing.assert_array_equal(filters.correlate2d(impulse, kernel)[2:5, 2:5], kernel[::-1, ::-1])
+    np.testing.assert_array_equal(filters.correlate2d(impulse, kernel)[2:5, 2:5],
+                                  kernel[::-1, ::-1])
 
 
 def test_correlate2d_filters_colour_channels_independently():
@@ -61,7 +67,8 @@ def test_correlate2d_filters_colour_channels_independently():
     blur = filters.gaussian_kernel(5, 1.0)
     out = filters.correlate2d(image, blur)
     for channel in range(3):
-        np.testing.assert_allclose(out[..., channel], filters.correlate2d(image[..., channel], blur), atol=1e-6)
+        np.testing.assert_allclose(out[..., channel],
+                                   filters.correlate2d(image[..., channel], blur), atol=1e-6)
 
 
 def test_even_sized_kernel_keeps_the_image_size():
@@ -134,7 +141,8 @@ def test_shape_features_on_a_hand_made_ring():
 
 
 def test_shape_features_orientation_of_a_diagonal_bar():
-    bar = np.eye(40, dtype=bool)[::-1] | np.eye(40, k=1, dtype=bool)[::-1]  # from bottom-left to top-right
+    # from bottom-left to top-right
+    bar = np.eye(40, dtype=bool)[::-1] | np.eye(40, k=1, dtype=bool)[::-1]
     assert filters.shape_features(bar)["orientation"] == pytest.approx(45.0, abs=2.0)
 
 
@@ -167,7 +175,8 @@ def test_shape_features_refuses_a_non_binary_image():
         filters.shape_features(np.linspace(0, 1, 16).reshape(4, 4))
 
 
-@pytest.mark.parametrize("bad,message", [(np.zeros((0, 3), bool), "empty"), (np.zeros((3, 3, 3), bool), "2-D"),
+@pytest.mark.parametrize("bad,message", [(np.zeros((0, 3), bool), "empty"),
+                                         (np.zeros((3, 3, 3), bool), "2-D"),
                                          (np.zeros((4, 4), bool), "no foreground")])
 def test_shape_features_refuses_empty_3d_and_blank_images(bad, message):
     with pytest.raises(ValueError, match=message):
