@@ -78,10 +78,6 @@ def variant(name: str, seed: int, **overrides) -> dict:
         (2, 3, 'max')
     """
     (seed,) = _check_seeds([seed])
-    fixed = sorted({"seed", "name"} & set(overrides))
-    if fixed:
-        raise ValueError(f"overrides may not set {fixed}: the seed is the argument seed, and "
-                         "the name follows from name and seed")
     base = zoo.config(name)
     base.pop("name", None)
     config = {**base, **overrides, "seed": seed}

@@ -48,7 +48,8 @@ def test_seed_table_gives_one_row_per_seed_and_the_mean():
     assert rows[-1][0].startswith("mean")
 
 
-@pytest.mark.parametrize("bad", [[], [0, 0], [-1], [1.5], [True]])
+@pytest.mark.parametrize("bad", [[], [0, 0], [-1], [1.5], [True], ["1"], [None],
+                                 [float("nan")], 3, "01", None])
 def test_bad_seeds_are_refused(bad):
     with pytest.raises(ValueError, match="seed"):
         seeds.models("shapes-gap", seeds=bad)
@@ -59,3 +60,13 @@ def test_seed_table_refuses_mismatched_names():
         seeds.seed_table({0: {"GAP": 1.0}, 1: {"GMP": 1.0}})
     with pytest.raises(ValueError, match="empty"):
         seeds.seed_table({})
+
+
+def test_a_variant_of_numpy_seed_is_the_variant_of_the_int():
+    assert seeds.variant("shapes-gap", np.int64(2)) == seeds.variant("shapes-gap", 2)
+
+
+@pytest.mark.parametrize("bad", [{0: 0.5, 1: 0.7}, {0: {}, 1: {}}])
+def test_seed_table_refuses_rows_that_are_not_named_numbers(bad):
+    with pytest.raises(ValueError, match="named numbers"):
+        seeds.seed_table(bad)

@@ -9,6 +9,7 @@ from scipy.special import softmax
 
 from camlib import cam, models
 
+pytestmark = pytest.mark.zoo
 
 @pytest.fixture(scope="module", params=["shapes-gap", "lanes-gap"])
 def trained(request):
@@ -23,14 +24,15 @@ def test_cam_identity_on_a_trained_model(trained):
     bias = model.get_layer("fc").get_weights()[1]
     for class_index in range(scores.shape[1]):
         maps = cam.cam(model, images, class_index)
-        np.testing.assert_allclose(maps.mean(axis=(1, 2)) + bias[class_index], scores[:, class_index],
-                                   atol=1e-5, rtol=1e-6)
-    np.testing.assert_allclose(softmax(scores, axis=1), model.predict(images, verbose=0), atol=1e-5)
+        np.testing.assert_allclose(maps.mean(axis=(1, 2)) + bias[class_index],
+                                   scores[:, class_index], atol=1e-5, rtol=1e-6)
+    np.testing.assert_allclose(softmax(scores, axis=1), model.predict(images, verbose=0),
+                               atol=1e-5)
 
 
 def test_grad_cam_is_relu_cam_over_positions_on_a_trained_model(trained):
     model, images, labels = trained
     maps = cam.cam(model, images, labels)
     positions = maps.shape[1] * maps.shape[2]
-    np.testing.assert_allclose(cam.grad_cam(model, images, labels), np.maximum(maps, 0) / positions,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cam.grad_cam(model, images, labels),
+                               np.maximum(maps, 0) / positions, rtol=1e-5, atol=1e-6)
