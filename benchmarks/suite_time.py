@@ -14,6 +14,7 @@ Options:
     --venv DIR      the virtual environment to use (default: REPO/.venv, else this one's .venv).
     --log DIR       where the stage logs and junit files go (default: a new temporary folder).
     --top N         how many slow notebooks and unit tests to list (default: 15).
+    --report-only   run nothing; report what an earlier run left in --log.
 
 The stages run with ``make -o install`` so that timing never reinstalls packages. With --repo,
 PYTHONPATH points at that checkout, so its camlib is the one imported.
@@ -107,7 +108,8 @@ def cell_sources(notebook):
 def report_notebooks(cases, repo, top):
     by_notebook = defaultdict(list)
     for _, name, seconds, outcome in cases:
-        match = re.search(r"(\w+)::Cell (\d+)$", name)
+        # nbval names a cell "notebooks.<stem>.ipynb::Cell <index>".
+        match = re.search(r"(\w+)\.ipynb::Cell (\d+)$", name)
         if match:
             by_notebook[match.group(1)].append((int(match.group(2)), seconds, outcome))
     totals = sorted(by_notebook.items(), key=lambda item: -sum(s for _, s, _ in item[1]))
@@ -139,6 +141,11 @@ def main(argv=None):
     parser.add_argument("--venv", type=Path)
     parser.add_argument("--log", type=Path)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing; report the junit files that an earlier run left in --log",
+    )
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
     venv = args.venv or next(p for p in (repo / ".venv", HERE / ".venv") if p.exists())
@@ -149,7 +156,12 @@ def main(argv=None):
     summary = []
     for stage in args.stages:
         print(f"\n== {stage}", flush=True)
-        seconds, steps, text, code = run_stage(stage, repo, venv, log_dir)
+        if args.report_only:
+            log = log_dir / f"{stage}.log"
+            seconds, steps, code = 0.0, [], None
+            text = log.read_text() if log.exists() else ""
+        else:
+            seconds, steps, text, code = run_stage(stage, repo, venv, log_dir)
         summary.append((stage, seconds, code))
         for name, step_seconds in steps:
             print(f"  {step_seconds:7.1f} s  {name}")

@@ -1,10 +1,17 @@
 """Pytest plugin for the nbval run: one execution serves both the test and the book.
 
-nbval executes every code cell of a notebook and keeps what the kernel sent back
-(``IPyNbCell.test_outputs``). When every cell of a notebook has passed, this plugin writes the
-notebook, with those outputs, into the Jupyter Book execution cache (``_build/.jupyter_cache``).
-jupyter-cache finds a notebook by a hash of its code cells and its kernel metadata, so the book
-build then finds every notebook in the cache and executes none of them again.
+nbval executes every code cell of a notebook in a kernel. This plugin keeps every message that
+the kernel sends back for a cell and turns them into outputs with nbclient, the same code that
+executes notebooks for the book, so that display updates (a progress bar), cleared output and
+widget state come out as they would there. When every cell of a notebook has passed, the
+notebook with those outputs goes into the Jupyter Book execution cache
+(``_build/.jupyter_cache``). jupyter-cache finds a notebook by a hash of its code cells and its
+kernel metadata, so the book build then finds every notebook in the cache and executes none of
+them again.
+
+nbval sends cells with ``store_history=False``; a notebook front end, and nbclient, send
+``store_history=True``. Without history IPython ignores a trailing ``;`` and the book would show
+results that the notebook hides, so this plugin makes nbval send cells as a front end does.
 
 It also orders the notebooks for ``pytest -n 2 --dist loadscope``: the slowest notebooks, by
 the run times kept in that cache, go first, so that the two workers finish close together.
@@ -69,7 +76,40 @@ def _known_durations(folder):
     return durations
 
 
+def _record_cell_messages():
+    """Make nbval run cells as a notebook front end does, and keep each cell's messages."""
+    from nbval.kernel import RunningKernel
+    from nbval.plugin import IPyNbFile
+
+    if getattr(RunningKernel, "_book_cache_patched", False):
+        return
+
+    def execute_cell_input(self, cell_input, allow_stdin=None):
+        msg_id = self.kc.execute(
+            cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False
+        )
+        self.book_msg_id, self.book_messages = msg_id, []
+        return msg_id
+
+    read_message = IPyNbFile.get_kernel_message
+
+    def get_kernel_message(self, timeout=None, stream="iopub"):
+        msg = read_message(self, timeout=timeout, stream=stream)
+        kernel = self.kernel
+        if stream == "iopub" and msg["parent_header"].get("msg_id") == getattr(
+            kernel, "book_msg_id", None
+        ):
+            kernel.book_messages.append(msg)
+        return msg
+
+    RunningKernel.execute_cell_input = execute_cell_input
+    IPyNbFile.get_kernel_message = get_kernel_message
+    RunningKernel._book_cache_patched = True
+
+
 def pytest_configure(config):
+    if config.pluginmanager.hasplugin("nbval") and _cache_folder(config) is not None:
+        _record_cell_messages()
     config._book_durations = _known_durations(_cache_folder(config))
     config._book_runs = {}
     if config._book_durations and hasattr(config.option, "loadscopereorder"):
@@ -103,13 +143,25 @@ def pytest_runtest_makereport(item, call):
         return
     report = outcome.get_result()
     runs = item.config._book_runs
-    run = runs.setdefault(item.path, {"cells": {}, "ok": True, "seconds": 0.0})
+    run = runs.get(item.path)
+    if run is None:
+        run = runs[item.path] = {"cells": {}, "ok": True, "seconds": 0.0, "client": None}
     if report.failed or report.skipped:
         run["ok"] = False
     if call.when != "call":
         return
     run["seconds"] += report.duration
-    run["cells"][item.cell_num] = item.test_outputs
+    if run["ok"] and _cache_folder(item.config) is not None:
+        try:
+            _add_outputs(item, run)
+        except Exception as error:  # noqa: BLE001 - the cell passed; only its record failed
+            run["ok"] = False
+            item.warn(
+                pytest.PytestWarning(
+                    f"the outputs of {item.path.name} cell {item.cell_num} could not be "
+                    f"recorded ({error!r}); the book build will execute the notebook again."
+                )
+            )
     siblings = [i for i in item.session.items if i.parent is item.parent]
     if item is not siblings[-1]:
         return
@@ -128,27 +180,52 @@ def pytest_runtest_makereport(item, call):
         )
 
 
-def _executed_notebook(nb_file, run):
+def _add_outputs(item, run):
+    """Turn the kernel messages of one passed cell into that cell's outputs, as nbclient does."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionComplete
+
+    if run["client"] is None:
+        nb = copy.deepcopy(item.parent.nb)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        # The client only processes messages here; the kernel is nbval's.
+        client = NotebookClient(nb, record_timing=False)
+        # nbclient sets this at the start of each cell it executes itself.
+        client.clear_before_next_output = False
+        # An Output widget answers the kernel through the client, as it does in a front end.
+        client.kc = item.parent.kernel.kc
+        run["client"] = client
+        run["code_cells"] = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    client = run["client"]
+    index = run["code_cells"][item.cell_num]
+    cell = client.nb.cells[index]
+    for msg in getattr(item.parent.kernel, "book_messages", []):
+        try:
+            client.process_message(msg, cell, index)
+        except CellExecutionComplete:
+            break
+    run["cells"][item.cell_num] = True
+
+
+def _executed_notebook(run):
     """Return the notebook as read by nbval, with the outputs of its run filled in."""
     from ipykernel.ipkernel import IPythonKernel
 
-    nb = copy.deepcopy(nb_file.nb)
+    client = run["client"]
+    nb = client.nb
+    if hasattr(client, "set_widgets_metadata"):
+        client.set_widgets_metadata()
     # nbclient records the kernel's language_info; the book reads the code lexer from it.
     nb.metadata["language_info"] = copy.deepcopy(IPythonKernel.language_info)
-    count = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        outputs = copy.deepcopy(run["cells"][count])
-        count += 1
-        # jupyter-cache checks that execution counts run 1, 2, 3, ... as in a fresh kernel.
+    # jupyter-cache checks that execution counts run 1, 2, 3, ... as in a fresh kernel.
+    for count, index in enumerate(run["code_cells"], start=1):
+        cell = nb.cells[index]
         cell.execution_count = count
-        for output in outputs:
+        for output in cell.outputs:
             if output.output_type == "execute_result":
                 output.execution_count = count
-            if output.output_type in ("display_data", "execute_result"):
-                output.setdefault("metadata", {})
-        cell.outputs = outputs
     nbformat.validate(nb)
     return nb
 
@@ -157,7 +234,7 @@ def _store(nb_file, run, folder):
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    nb = _executed_notebook(nb_file, run)
+    nb = _executed_notebook(run)
     folder.mkdir(parents=True, exist_ok=True)
     # Two xdist workers share one SQLite cache; the lock keeps their writes apart.
     with open(folder / ".nbval.lock", "w") as lock:
