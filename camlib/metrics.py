@@ -1,4 +1,4 @@
-"""How good is an explanation? Numbers for maps, measured against boxes or against the model.
+"""How good is an explanation? Numbers for maps, against boxes or the model (chapters 4 to 7).
 
 Two kinds of measure:
 
@@ -12,10 +12,18 @@ Two kinds of measure:
   and watch the class probability; :func:`sanity_check` (Adebayo et al. 2018) randomises
   the top of the model and measures how much the maps change.
 
+Also :func:`accuracy` and :func:`predicted_classes` (the class each image is given, from
+the scores before softmax), and :func:`evaluate`, every measure at once.
+
 Conventions: maps are (N, h, w) arrays at any resolution; they are upsampled
 bilinearly to the image (:func:`camlib.maps.upsample`) wherever image pixels are needed.
-Boxes are ``(x0, y0, x1, y1)`` in image pixels with x1, y1 exclusive, as in
-:mod:`camlib.localize`. Every function checks its inputs and says what is wrong.
+Boxes are ``(x0, y0, x1, y1)`` in image pixels with x1, y1 exclusive, checked by
+:func:`camlib.localize.check_boxes`; ``image_size`` is read by
+:func:`camlib.localize.check_image_size`. A true box must enclose the object: an image
+without one (:data:`camlib.localize.NO_BOX`) is refused, with the fix
+``keep = localize.has_box(boxes)``. A one-unit sigmoid head counts as two classes, with
+sigmoid probabilities (:func:`class_probabilities`). Every function checks its inputs and
+says what is wrong.
 
 Example:
     >>> maps = cam.grad_cam(model, images)                           # doctest: +SKIP
@@ -44,6 +52,7 @@ __all__ = [
     "BASELINES",
     "baseline_images",
     "pixel_ranks",
+    "class_probabilities",
     "deletion_curve",
     "insertion_curve",
     "deletion_auc",
