@@ -155,7 +155,7 @@ def localization_accuracy(maps, boxes, threshold=0.2, iou_threshold=0.5, *, imag
                                           iou_threshold)
 
 
-def pointing_hits(maps, boxes, image_size=None, tolerance=0.0):
+def pointing_hits(maps, boxes, *, image_size=None, tolerance=0.0):
     """For each map: is its maximum inside the true box? A bool array (N,).
 
     The maximum is taken after upsampling to ``image_size``; ties go to the first pixel in
@@ -182,7 +182,7 @@ def pointing_hits(maps, boxes, image_size=None, tolerance=0.0):
     return (np.hypot(dx, dy) <= tolerance) & (flat.max(axis=1) > flat.min(axis=1))
 
 
-def pointing_game(maps, boxes, image_size=None, tolerance=0.0):
+def pointing_game(maps, boxes, *, image_size=None, tolerance=0.0):
     """Pointing-game accuracy: the fraction of :func:`pointing_hits`.
 
     Example:
@@ -190,10 +190,10 @@ def pointing_game(maps, boxes, image_size=None, tolerance=0.0):
         >>> pointing_game(m, [(2, 2, 5, 5), (2, 2, 5, 5)])
         0.5
     """
-    return float(np.mean(pointing_hits(maps, boxes, image_size, tolerance)))
+    return float(np.mean(pointing_hits(maps, boxes, image_size=image_size, tolerance=tolerance)))
 
 
-def energy_in_box(maps, boxes, image_size=None):
+def energy_in_box(maps, boxes, *, image_size=None):
     """For each map, the share of its positive mass that lies inside the box (N,).
 
     The map is upsampled to ``image_size``, negative values are set to zero (they are
