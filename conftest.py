@@ -1,4 +1,4 @@
-"""The names camlib's docstring examples use, so that ``pytest --doctest-modules camlib`` runs them.
+"""The names camlib's docstring examples use, for ``pytest --doctest-modules camlib``.
 
 ``model`` is the zoo's ``shapes-gap`` architecture with fixed random weights (untrained, so
 nothing is trained or downloaded), and ``images``, ``labels`` and ``boxes`` are four of
@@ -24,8 +24,15 @@ def _names():
 
         keras.utils.set_random_seed(0)
         images, labels, boxes = data.shapes(4, seed=0)
-        _NAMESPACE.update(np=np, tf=tf, keras=keras, model=models.build("shapes-gap"),
-                          images=images, labels=labels, boxes=boxes)
+        _NAMESPACE.update(
+            np=np,
+            tf=tf,
+            keras=keras,
+            model=models.build("shapes-gap"),
+            images=images,
+            labels=labels,
+            boxes=boxes,
+        )
     return _NAMESPACE
 
 

@@ -124,7 +124,9 @@ def main():
     # The keras-io recipe passes model.inputs (a list) and then calls with a tensor.
     warnings.filterwarnings("ignore", message="The structure of `inputs`")
     # keras-io switches the softmax off on the model itself (and so do we, then restore).
-    conv_name = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][-1]
+    conv_name = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][
+        -1
+    ]
     softmax, model.layers[-1].activation = model.layers[-1].activation, None
     subset = images[: min(len(images), 64)]
     per_image_loop = median_time(
@@ -134,13 +136,17 @@ def main():
     model.layers[-1].activation = softmax
 
     maps = cam(model, images[:1])
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; batch {len(images)} of "
-          f"64x64x3, CAM {maps.shape[1]}x{maps.shape[2]}, chunks of {chunk}, "
-          f"median of {args.repeats}")
+    print(
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}; batch {len(images)} of "
+        f"64x64x3, CAM {maps.shape[1]}x{maps.shape[2]}, chunks of {chunk}, "
+        f"median of {args.repeats}"
+    )
     for name, seconds in timings.items():
         print(f"  {name:<18} {seconds * 1000:8.1f} ms")
-    print(f"  {'keras-io loop':<18} {per_image_loop * 1000:8.1f} ms  "
-          f"(timed on {len(subset)} images, scaled to {len(images)})")
+    print(
+        f"  {'keras-io loop':<18} {per_image_loop * 1000:8.1f} ms  "
+        f"(timed on {len(subset)} images, scaled to {len(images)})"
+    )
     print("ratios")
     for method, goal in (("cam", 1.1), ("grad_cam", 1.5), ("saliency", None)):
         for base in ("compiled forward", "model.predict"):
@@ -150,8 +156,10 @@ def main():
             else:
                 target = f"(goal <= {goal})" if goal else "(no goal)"
             print(f"  {method + ' / ' + base:<42} {ratio:6.2f}   {target}")
-    print(f"  {'keras-io per-image loop / batched grad_cam':<42} "
-          f"{per_image_loop / timings['grad_cam']:6.1f}x")
+    print(
+        f"  {'keras-io per-image loop / batched grad_cam':<42} "
+        f"{per_image_loop / timings['grad_cam']:6.1f}x"
+    )
 
 
 if __name__ == "__main__":

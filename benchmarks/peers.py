@@ -204,8 +204,9 @@ def main():
     maps = {}
     for name in METHODS:
         ours, theirs = camlib_method(name), peer_method(name, model)
-        t_ours = median_time(lambda: ours(model, images, labels), args.repeats)
-        t_theirs = median_time(lambda: theirs(model, images, labels), args.repeats)
+        t_ours = median_time(lambda ours=ours: ours(model, images, labels), args.repeats)
+        t_theirs = median_time(lambda theirs=theirs: theirs(model, images, labels),
+                               args.repeats)
         maps[name] = ours(model, images, labels), theirs(model, images, labels)
         mean, low = agreement(*maps[name])
         print(f"{name:12s} {t_ours:9.3f} {t_theirs:9.3f} {t_theirs / t_ours:11.1f}× "

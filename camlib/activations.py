@@ -50,8 +50,9 @@ _POOLING_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
 
 
 def has_activation(layer):
-    """True if ``layer`` applies its own activation (a Conv2D or Dense with
-    ``activation=``), so that the value *before* the activation can be read.
+    """Whether ``layer`` applies its own activation, so that the value before it exists.
+
+    That is a Conv2D or Dense built with ``activation=``.
     """
     activation = getattr(layer, "activation", None)
     return activation is not None and getattr(activation, "__name__", "") != "linear"

@@ -48,8 +48,11 @@ def build(pages, out, force):
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["exclude_patterns"] = [*config.get("exclude_patterns", []), "src"]
     (source / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
-    toc = {"format": "jb-book", "root": "book/intro",
-           "chapters": [{"file": page} for page in pages if page != "book/intro"]}
+    toc = {
+        "format": "jb-book",
+        "root": "book/intro",
+        "chapters": [{"file": page} for page in pages if page != "book/intro"],
+    }
     (source / "_toc.yml").write_text(yaml.safe_dump(toc))
     if force:
         shutil.rmtree(source / "_build" / ".jupyter_cache", ignore_errors=True)
@@ -66,13 +69,28 @@ def screenshots(site, pages, shots):
         html = site / f"{page}.html"
         with tempfile.TemporaryDirectory() as profile:
             full = Path(profile) / "page.png"
-            subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-                            "--hide-scrollbars", f"--user-data-dir={profile}",
-                            f"--window-size={WIDTH},24000", f"--screenshot={full}",
-                            html.as_uri()], check=True, capture_output=True, timeout=120)
+            subprocess.run(
+                [
+                    chromium(),
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--hide-scrollbars",
+                    f"--user-data-dir={profile}",
+                    f"--window-size={WIDTH},24000",
+                    f"--screenshot={full}",
+                    html.as_uri(),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
             image = Image.open(full).convert("RGB")
-            rows = [y for y in range(image.height)
-                    if min(image.crop((0, y, WIDTH, y + 1)).getextrema()[0]) < 250]
+            rows = [
+                y
+                for y in range(image.height)
+                if min(image.crop((0, y, WIDTH, y + 1)).getextrema()[0]) < 250
+            ]
             bottom = (max(rows) + 20) if rows else image.height
             stem = page.replace("/", "_")
             for index, top in enumerate(range(0, bottom, SLICE)):
@@ -83,7 +101,9 @@ def screenshots(site, pages, shots):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("pages", nargs="+", help="pages as in _toc.yml, e.g. notebooks/05a_vggcam_in_keras3")
+    parser.add_argument(
+        "pages", nargs="+", help="pages as in _toc.yml, e.g. notebooks/05a_vggcam_in_keras3"
+    )
     parser.add_argument("--out", type=Path)
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args()

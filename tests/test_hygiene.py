@@ -1,5 +1,9 @@
-"""The book's conventions: notebooks follow the template, carry no outputs, sit in the table of
-contents, and every badge and Colab setup cell agrees with the one repository URL in _config.yml."""
+"""The book's conventions.
+
+Notebooks follow the template, carry no outputs and sit in the table of contents; every
+badge and Colab setup cell agrees with the one repository URL in _config.yml; camlib's
+modules and the notebooks use no private names of other modules.
+"""
 
 import ast
 import json
@@ -8,7 +12,6 @@ import sys
 
 import pytest
 import yaml
-
 from book_files import CONFIG, ROOT, TOC, toc_files
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -34,7 +37,9 @@ def test_every_toc_entry_exists_and_every_notebook_is_listed():
     for entry in listed:
         assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".md", ".ipynb")), entry
     for notebook in NOTEBOOKS:
-        assert notebook.relative_to(ROOT).with_suffix("").as_posix() in listed, f"{notebook.name} not in _toc.yml"
+        assert notebook.relative_to(ROOT).with_suffix("").as_posix() in listed, (
+            f"{notebook.name} not in _toc.yml"
+        )
 
 
 def test_config_has_the_required_settings():
@@ -43,7 +48,9 @@ def test_config_has_the_required_settings():
     assert CONFIG["execute"]["stderr_output"] == "remove"
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPO_URL)
-    assert {"dollarmath", "amsmath", "colon_fence"} <= set(CONFIG["parse"]["myst_enable_extensions"])
+    assert {"dollarmath", "amsmath", "colon_fence"} <= set(
+        CONFIG["parse"]["myst_enable_extensions"]
+    )
     for path in CONFIG["bibtex_bibfiles"]:
         assert (ROOT / path).exists()
 
@@ -64,7 +71,9 @@ def test_camlib_install_never_pulls_in_the_colab_runtime_packages():
 def test_notebook_is_committed_without_outputs(path):
     for cell in load(path)["cells"]:
         if cell["cell_type"] == "code":
-            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{path.name} has outputs"
+            assert cell["outputs"] == [] and cell["execution_count"] is None, (
+                f"{path.name} has outputs"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -85,17 +94,26 @@ def test_notebook_opens_with_title_badge_and_colab_setup(path):
     assert f"git+{REPO_URL}" in code
     install_lines = [line for line in code.splitlines() if "pip" in line or "git+" in line]
     for package in PROTECTED_PACKAGES:
-        assert all(package not in line.lower() for line in install_lines), f"{path.name} installs {package}"
+        assert all(package not in line.lower() for line in install_lines), (
+            f"{path.name} installs {package}"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_follows_the_template_sections(path):
     cells = load(path)["cells"]
-    headings = [line for cell in cells if cell["cell_type"] == "markdown"
-                for line in source(cell).splitlines() if line.startswith("## ")]
+    headings = [
+        line
+        for cell in cells
+        if cell["cell_type"] == "markdown"
+        for line in source(cell).splitlines()
+        if line.startswith("## ")
+    ]
     assert headings[0] == "## Learning goals", headings
     assert headings[-2:] == ["## Summary", "## Exercises"], headings
-    after_exercises = cells[next(i for i, c in enumerate(cells) if source(c).startswith("## Exercises")):]
+    after_exercises = cells[
+        next(i for i, c in enumerate(cells) if source(c).startswith("## Exercises")) :
+    ]
     solutions = [c for c in after_exercises if c["cell_type"] == "code"]
     assert solutions, f"{path.name} has exercises without solutions"
     assert all("hide-input" in c["metadata"].get("tags", []) for c in solutions)
@@ -111,8 +129,12 @@ def test_notebook_asserts_its_claims_and_downloads_nothing(path):
     # ImageNet weights are for Colab readers only: behind a flag that the notebook leaves off.
     for cell in cells:
         if 'weights="imagenet"' in cell:
-            assert "if USE_IMAGENET_VGG16:" in cell, f"{path.name} downloads ImageNet weights unguarded"
-            assert re.search(r"^USE_IMAGENET_VGG16 = False", code, re.M), f"{path.name} turns the flag on"
+            assert "if USE_IMAGENET_VGG16:" in cell, (
+                f"{path.name} downloads ImageNet weights unguarded"
+            )
+            assert re.search(r"^USE_IMAGENET_VGG16 = False", code, re.M), (
+                f"{path.name} turns the flag on"
+            )
 
 
 def test_every_slide_of_the_deck_has_a_home_in_the_book():
@@ -127,9 +149,31 @@ def test_every_slide_of_the_deck_has_a_home_in_the_book():
 
 # What a Colab runtime has without installing anything, plus camlib, which the setup cell installs.
 COLAB_MODULES = {
-    "__future__", "collections", "dataclasses", "functools", "inspect", "itertools", "json", "math",
-    "os", "pathlib", "random", "subprocess", "sys", "time", "typing", "warnings",
-    "IPython", "PIL", "ipywidgets", "keras", "matplotlib", "numpy", "scipy", "skimage", "tensorflow",
+    "__future__",
+    "collections",
+    "dataclasses",
+    "functools",
+    "inspect",
+    "itertools",
+    "json",
+    "math",
+    "os",
+    "pathlib",
+    "random",
+    "subprocess",
+    "sys",
+    "time",
+    "typing",
+    "warnings",
+    "IPython",
+    "PIL",
+    "ipywidgets",
+    "keras",
+    "matplotlib",
+    "numpy",
+    "scipy",
+    "skimage",
+    "tensorflow",
     "camlib",
 }
 
@@ -150,14 +194,17 @@ def test_notebook_runs_on_a_bare_colab_runtime(path):
     assert not missing, f"{path.name} imports {missing}, which Colab lacks and nothing installs"
     # On Colab there is no checkout of this repository: notebooks read no files from it.
     for reader in ("open(", ".read_text(", ".read_bytes(", "np.load(", "imread(", "../"):
-        assert reader not in code, f"{path.name} reads a file ({reader!r}); use camlib.data instead"
+        assert reader not in code, (
+            f"{path.name} reads a file ({reader!r}); use camlib.data instead"
+        )
 
 
 # The figure standard (camlib.plot): figures fit the content column and their text is readable.
 MAX_CODE_LINE = 79
 # A literal size (not an expression such as data.character's glyph size, which draws pixels).
 SMALL_FONT = re.compile(
-    r"fontsize\s*=\s*(?:(\d+(?:\.\d+)?)\s*[,)\n]|[\"'](xx-small|x-small|small)[\"'])")
+    r"fontsize\s*=\s*(?:(\d+(?:\.\d+)?)\s*[,)\n]|[\"'](xx-small|x-small|small)[\"'])"
+)
 FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*([\d.]+)")
 
 
@@ -169,7 +216,8 @@ def test_notebook_code_fits_the_page(path):
         for line in source(cell).splitlines():
             assert len(line) <= MAX_CODE_LINE, (
                 f"{path.name}, cell {number}: a code line of {len(line)} characters is clipped "
-                f"on the page (at most {MAX_CODE_LINE}): {line[:60]}…")
+                f"on the page (at most {MAX_CODE_LINE}): {line[:60]}…"
+            )
 
 
 def figure_code():
@@ -188,7 +236,8 @@ def test_no_figure_text_is_smaller_than_the_standard():
         for match in SMALL_FONT.finditer(code):
             size, named = match.groups()
             assert not named and float(size) >= MIN_FONT_SIZE, (
-                f"{where}: {match.group(0)} is below the book's {MIN_FONT_SIZE} pt minimum")
+                f"{where}: {match.group(0)} is below the book's {MIN_FONT_SIZE} pt minimum"
+            )
 
 
 def test_no_figure_is_drawn_wider_than_the_page():
@@ -198,7 +247,8 @@ def test_no_figure_is_drawn_wider_than_the_page():
         for match in FIGSIZE.finditer(code):
             assert float(match.group(1)) <= PAGE_WIDTH, (
                 f"{where}: {match.group(0)} is wider than the page ({PAGE_WIDTH} in); use "
-                "camlib.plot.panels or more rows")
+                "camlib.plot.panels or more rows"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -209,7 +259,8 @@ def test_every_glued_figure_is_pasted_on_its_page(path):
     markdown = "\n".join(source(c) for c in cells if c["cell_type"] == "markdown")
     for key in re.findall(r"glue\(\s*[\"'](fig_\w+|summary_figure)[\"']", code):
         assert re.search(rf"```\{{glue(?::figure)?\}}\s+{key}\s*$", markdown, re.M), (
-            f"{path.name} glues the figure {key!r} but never pastes it with {{glue:figure}}")
+            f"{path.name} glues the figure {key!r} but never pastes it with {{glue:figure}}"
+        )
 
 
 def test_chapter_pages_have_no_numbered_sections_of_their_own():
@@ -241,9 +292,13 @@ def _private_names_taken(path):
                 if alias.name.startswith("camlib."):
                     aliases[alias.asname or alias.name] = alias.name
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and node.value.id in aliases and node.attr.startswith("_")
-                and not node.attr.startswith("__")):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
             yield aliases[node.value.id], node.attr
 
 
@@ -253,8 +308,11 @@ def test_no_camlib_module_uses_another_modules_private_names(path):
     assert not taken, f"{path.name} uses private names of other modules: {taken}"
 
 
-@pytest.mark.parametrize("path", [p for p in CAMLIB if p.name != "__init__.py"],
-                         ids=[p.name for p in CAMLIB if p.name != "__init__.py"])
+@pytest.mark.parametrize(
+    "path",
+    [p for p in CAMLIB if p.name != "__init__.py"],
+    ids=[p.name for p in CAMLIB if p.name != "__init__.py"],
+)
 def test_every_camlib_module_is_listed_in_the_package_docstring(path):
     import camlib
 
@@ -263,9 +321,17 @@ def test_every_camlib_module_is_listed_in_the_package_docstring(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_no_notebook_calls_a_private_camlib_name(path):
-    modules = ("activations|architectures|ascent|cam|counterfactual|data|filters|graph|"
-               "localize|maps|methods|metrics|models|notebook|plot|seeds|stats|widgets|zoo")
+    modules = (
+        "activations|architectures|ascent|cam|counterfactual|data|filters|graph|"
+        "localize|maps|methods|metrics|models|notebook|plot|seeds|stats|widgets|zoo"
+    )
     pattern = re.compile(rf"\b(?:{modules})\._[a-z]\w*")
-    found = sorted({hit for cell in load(path)["cells"] if cell["cell_type"] == "code"
-                    for hit in pattern.findall(source(cell))})
+    found = sorted(
+        {
+            hit
+            for cell in load(path)["cells"]
+            if cell["cell_type"] == "code"
+            for hit in pattern.findall(source(cell))
+        }
+    )
     assert not found, f"{path.name} uses private camlib names: {found}"

@@ -47,5 +47,10 @@ def test_draw_box_uses_exclusive_pixel_corners():
 
     _, ax = plt.subplots()
     patch = plot.draw_box(ax, (2, 3, 6, 8))
-    assert (patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height()) == (1.5, 2.5, 4, 5)
+    assert (patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height()) == (
+        1.5,
+        2.5,
+        4,
+        5,
+    )
     assert plot.draw_box(ax, (5, 5, 5, 9)) is None  # an empty box draws nothing

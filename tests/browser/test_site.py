@@ -1,9 +1,10 @@
 """The built site as a reader meets it: every page of the table of contents is opened in headless
 Chromium, served from localhost. Run after the book is built (``make test`` does this last).
 
-For each page: it renders (Chromium's screenshot of it is not blank), its executed figures are present
-as files, notebook pages carry a launch button to their own Colab URL, no internal link is broken,
-and no traceback or stderr block appears. Screenshots go to ``_build/screenshots`` for the log.
+For each page: it renders (Chromium's screenshot of it is not blank), its executed figures
+are present as files, notebook pages carry a launch button to their own Colab URL, no
+internal link is broken, and no traceback or stderr block appears. Screenshots go to
+``_build/screenshots`` for the log.
 """
 
 import functools
@@ -21,10 +22,9 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 import yaml
+from book_files import CONFIG, ROOT, toc_files
 from bs4 import BeautifulSoup
 from PIL import Image
-
-from book_files import CONFIG, ROOT, toc_files
 
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
@@ -73,9 +73,20 @@ def server():
 
 def chromium(*args, timeout=60):
     with tempfile.TemporaryDirectory() as profile:
-        command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                   "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                   "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+        command = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            *args,
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
@@ -121,9 +132,11 @@ def test_page_renders_with_its_figures_links_and_launch_button(server, page):
                 width = Image.open(html_file.parent / unquote(src)).width
                 assert width <= MAX_FIGURE_PX, (
                     f"{page}: {src} is {width} px wide; the content column shows at most "
-                    f"{MAX_FIGURE_PX} px, so it would be shrunk (draw it with camlib.plot.panels)")
-        outputs = "\n".join(block.get_text() for block in
-                            BeautifulSoup(dom, "html.parser").select(".cell_output"))
+                    f"{MAX_FIGURE_PX} px, so it would be shrunk (draw it with camlib.plot.panels)"
+                )
+        outputs = "\n".join(
+            block.get_text() for block in BeautifulSoup(dom, "html.parser").select(".cell_output")
+        )
         for stray in ("<Axes:", "<matplotlib.", "array([", "<Figure size"):
             assert stray not in outputs, f"{page}: a raw {stray!r} repr is in a cell's output"
         colab = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{page}.ipynb"
@@ -147,11 +160,18 @@ def test_captioned_figures_have_their_caption_as_alt_text(page):
         for image in figure.select("img"):
             alt = image.get("alt", "")
             assert caption is None or (alt and not re.fullmatch(r"[0-9a-f]{32,}(\.png)?", alt)), (
-                f"{page}: a captioned figure's image has no alt text ({image.get('src')})")
+                f"{page}: a captioned figure's image has no alt text ({image.get('src')})"
+            )
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if re.match(r"notebooks/0[1-7][a-z]_", p)
-                                  and not p.startswith("notebooks/07c")])
+@pytest.mark.parametrize(
+    "page",
+    [
+        p
+        for p in PAGES
+        if re.match(r"notebooks/0[1-7][a-z]_", p) and not p.startswith("notebooks/07c")
+    ],
+)
 def test_a_notebooks_section_number_is_the_one_its_file_name_and_the_prose_use(page):
     """notebooks/04a_… is section 4.1 of the numbered book, as the prose calls it."""
     chapter, letter = int(page[10:12]), page[12]
@@ -160,4 +180,5 @@ def test_a_notebooks_section_number_is_the_one_its_file_name_and_the_prose_use(p
     assert number is not None, f"{page} has no section number"
     expected = f"{chapter}.{ord(letter) - ord('a') + 1}."
     assert number.get_text().strip() == expected, (
-        f"{page} is numbered {number.get_text().strip()} but the book calls it {expected}")
+        f"{page} is numbered {number.get_text().strip()} but the book calls it {expected}"
+    )
