@@ -5,7 +5,9 @@ not pull in TensorFlow:
 
 - :mod:`camlib.filters`: 2-D convolution, classic kernels, Sobel, hand-made shape features
 - :mod:`camlib.data`: procedural datasets with exact boxes, packaged sample photos
-- :mod:`camlib.models`: small GAP CNN, VGGCAM, the cached model zoo
+- :mod:`camlib.architectures`: the small GAP CNN, VGGCAM and VGG16 for images, one signature
+- :mod:`camlib.zoo`: the cached model zoo: configurations, datasets, training, the cache
+- :mod:`camlib.models`: both of the above under one name, as the notebooks import them
 - :mod:`camlib.graph`: Keras graph access and the runtime every map shares: finding and
   capturing layers, the class score before softmax, compiled batched passes, input checks
 - :mod:`camlib.activations`: feature maps of any layer, filter weights (chapter 2)
