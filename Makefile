@@ -15,7 +15,7 @@ INSTALLED := $(VENV)/.cam-book-installed
 export PATH := $(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install browser execute book test unit notebooks book-strict site clean
+.PHONY: install browser execute book test lint unit notebooks book-strict site clean
 
 install: $(INSTALLED)
 
@@ -34,11 +34,19 @@ book: execute
 execute: install
 	"$(PYTHON)" scripts/execute_notebooks.py
 
-## Unit tests, every notebook under nbval, a warning-free book build, then every page in Chromium.
-test: unit notebooks book-strict site
+## ruff, unit tests and doctests, every notebook under nbval, a warning-free book build,
+## then every page in Chromium.
+test: lint unit notebooks book-strict site
 
+# The house style (configured in pyproject.toml): pycodestyle, pyflakes, import order,
+# bugbear, pyupgrade and Google docstrings, over camlib, tests, notebooks and scripts.
+lint: install
+	"$(VENV)/bin/ruff" check .
+
+# Unit tests two at a time, then every example in camlib's docstrings.
 unit: install
-	"$(PYTHON)" -m pytest tests --ignore=tests/browser
+	"$(PYTHON)" -m pytest tests --ignore=tests/browser -n 2
+	"$(PYTHON)" -m pytest --doctest-modules camlib -p no:cacheprovider -q
 
 # nbval runs every notebook, two at a time; notebooks/conftest.py writes each notebook that
 # passed, with its outputs, into the book's cache, so book-strict executes none of them again.
