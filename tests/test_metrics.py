@@ -326,3 +326,27 @@ def test_deletion_memory_follows_batch_size_not_steps(monkeypatch):
                               batch_size=8, baseline="zero")
     assert curves.shape == (3, 41)
     assert max(sizes) <= 8 and sum(sizes) == 3 * 41
+
+
+@pytest.mark.parametrize("name", ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "Score-CAM",
+                                  "Saliency", "SmoothGrad", "Occlusion"])
+def test_a_binary_head_goes_through_every_measure_with_every_method(name):
+    """The slides' lane-change network is a one-unit sigmoid classifier: every method,
+    then every measure of evaluate, gives finite values that are not the constant a
+    softmax over one score would give (deletion and insertion flat at 1)."""
+    from builders import binary_cnn, images
+
+    from camlib import methods
+
+    model = binary_cnn(70, size=16)
+    x = images(6, 70, size=16)
+    boxes = np.tile([2, 2, 10, 10], (6, 1))
+    method = {"Occlusion": methods.Occlusion(patch=4, stride=4),
+              "SmoothGrad": methods.SmoothGrad(samples=4)}.get(name, methods.METHODS[name])
+    found = M.evaluate(method, model, x, boxes, steps=4, repeats=1)
+    values = [v for v in found.values() if isinstance(v, float)]
+    assert values and all(np.isfinite(v) for v in values)
+    maps = method(model, x)
+    curves = M.deletion_curve(model, x, maps, steps=4)
+    assert not np.allclose(curves, 1.0)
+    assert np.all((curves >= 0) & (curves <= 1))
