@@ -177,7 +177,7 @@ def cam(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
         batch_size: images per compiled call; bounds memory.
 
     Raises:
-        ValueError: the model has no GAP → Dense head (use :func:`grad_cam`), or the
+        ValueError: the model has no GAP → Dense head (use :func:`camlib.methods.grad_cam`), or the
             images / class indices do not fit the model.
 
     Example:

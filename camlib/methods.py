@@ -12,7 +12,7 @@ what a method needs:
 - :class:`ProbeMethod`: the model is run again on perturbed inputs and re-scored; there
   is no backward pass through the captured layer. A method defines
   :meth:`~ProbeMethod.explain`, which receives a :class:`Probe`, and
-  :meth:`~ProbeMethod.inputs_per_image`, so that ``batch_size`` bounds the inputs of
+  :meth:`~MapMethod.inputs_per_image`, so that ``batch_size`` bounds the inputs of
   every model call and hence memory. Score-CAM, SmoothGrad and occlusion are probe
   methods (SmoothGrad takes gradients of its noisy copies inside ``explain``).
 
@@ -308,8 +308,8 @@ class ProbeMethod(MapMethod):
     """A map from re-scoring the model on perturbed inputs.
 
     Override :meth:`explain`, which receives a :class:`Probe` and returns the (N, h, w)
-    maps in TensorFlow ops, and :meth:`inputs_per_image`, the number of model inputs one
-    image expands to. ``batch_size // inputs_per_image`` images go into one compiled
+    maps in TensorFlow ops, and :meth:`~MapMethod.inputs_per_image`, the number of model
+    inputs one image expands to. ``batch_size // inputs_per_image`` images go into one compiled
     call, and ``Probe.budget`` bounds the perturbed inputs of each model call inside it.
     """
 
