@@ -40,15 +40,9 @@ from camlib import graph
 from camlib.graph import DEFAULT_BATCH_SIZE, conv_layer_names, logits
 from camlib.maps import min_max, normalize, upsample
 
-# The family's names, re-exported from camlib.methods on first use: camlib.methods
-# imports this module, so importing it here at load time would be circular.
-_FROM_METHODS = (
-    "METHODS", "MapMethod", "LayerMethod", "ProbeMethod", "Probe", "CAM", "GradCAM",
-    "GradCAMPlusPlus", "LayerCAM", "ScoreCAM", "Saliency", "SmoothGrad", "Occlusion",
-    "SCORE_WEIGHTINGS", "grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam",
-    "saliency", "smooth_grad", "occlusion",
-)
-
+# The family's names (everything in camlib.methods.__all__) are re-exported on first
+# use: camlib.methods imports this module, so importing it here at load time would be
+# circular.
 # Only CAM's own names: the re-exported ones are documented where they are defined.
 __all__ = ["cam", "find_cam_head", "CamHead"]
 
@@ -57,15 +51,18 @@ _REEXPORTED = (DEFAULT_BATCH_SIZE, conv_layer_names, logits, min_max, normalize,
 
 
 def __getattr__(name):
-    if name in _FROM_METHODS:
+    if not name.startswith("_"):
         from camlib import methods
 
-        return getattr(methods, name)
+        if name in methods.__all__:
+            return getattr(methods, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_FROM_METHODS])
+    from camlib import methods
+
+    return sorted([*globals(), *methods.__all__])
 
 
 class CamHead(NamedTuple):

@@ -45,20 +45,14 @@ import tensorflow as tf
 from camlib import graph
 from camlib.cam import cam, find_cam_head
 
+# The registered method classes join __all__ at the end of the module, so a new method
+# is written in one place: its class.
 __all__ = [
     "METHODS",
     "MapMethod",
     "LayerMethod",
     "ProbeMethod",
     "Probe",
-    "CAM",
-    "GradCAM",
-    "GradCAMPlusPlus",
-    "LayerCAM",
-    "ScoreCAM",
-    "Saliency",
-    "SmoothGrad",
-    "Occlusion",
     "SCORE_WEIGHTINGS",
     "default_layer",
     "grad_cam",
@@ -887,3 +881,5 @@ def occlusion(
     method = Occlusion(patch, stride, fill, score)
     return method(model, images, class_index, batch_size=batch_size)
 
+
+__all__ += [type(method).__name__ for method in METHODS.values()]
