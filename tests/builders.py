@@ -59,7 +59,8 @@ def small_cnn(
     fc_activation = head if head in ("softmax", "sigmoid") else None
     x = keras.layers.Dense(
         classes, activation=fc_activation, name="fc",
-        kernel_initializer=dense_kernel or "glorot_uniform",
+        # Seeded, so that a model is the same in every process and on every machine.
+        kernel_initializer=dense_kernel or keras.initializers.GlorotUniform(seed + 2),
         bias_initializer=dense_bias or "zeros",
     )(x)
     if head == "activation":
