@@ -265,24 +265,27 @@ def test_comments_and_docstrings_do_not_change_the_key(tmp_path, monkeypatch, mo
     assert models.cache_key(TINY) == before
 
 
-def test_code_that_shapes_the_weights_changes_the_key(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "old, new, changes",
+    [
+        # inside train: it shapes the weights
+        ("    cfg = config(name_or_config)\n    verbose = _resolve_verbose(verbose)",
+         "    cfg = config(name_or_config)\n    verbose = _resolve_verbose(verbose) or 0",
+         True),
+        # inside get: it does not
+        ("    if not isinstance(return_record, (bool, np.bool_)):",
+         "    if return_record not in (True, False):",
+         False),
+    ],
+    ids=["training code changes the key", "code outside training does not"],
+)
+def test_only_code_that_shapes_the_weights_changes_the_key(tmp_path, monkeypatch, old, new,
+                                                           changes):
     before = models.cache_key(TINY)
-    edited = _edited_copy(tmp_path, zoo, lambda t: t.replace(
-        "    cfg = config(name_or_config)\n    verbose = _resolve_verbose(verbose)",
-        "    cfg = config(name_or_config)\n    verbose = _resolve_verbose(verbose) or 0"))
+    edited = _edited_copy(tmp_path, zoo, lambda t: t.replace(old, new))
     assert Path(edited).read_text() != Path(zoo.__file__).read_text()
     monkeypatch.setattr(zoo, "__file__", edited)
-    assert models.cache_key(TINY) != before
-
-
-def test_code_outside_training_does_not_change_the_key(tmp_path, monkeypatch):
-    before = models.cache_key(TINY)
-    edited = _edited_copy(tmp_path, zoo, lambda t: t.replace(
-        "    if not isinstance(return_record, (bool, np.bool_)):",
-        "    if return_record not in (True, False):"))
-    assert Path(edited).read_text() != Path(zoo.__file__).read_text()
-    monkeypatch.setattr(zoo, "__file__", edited)
-    assert models.cache_key(TINY) == before
+    assert (models.cache_key(TINY) != before) == changes
 
 
 def test_training_code_lists_every_zoo_function_that_training_calls():
