@@ -136,7 +136,9 @@ def report_tests(cases, top, label):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stages", nargs="*", default=list(STAGES), choices=STAGES)
+    # No choices= here: argparse checks a list default against the choices as one value.
+    parser.add_argument("stages", nargs="*", metavar="STAGE",
+                        help=f"stages to run, of {', '.join(STAGES)} (default: all)")
     parser.add_argument("--repo", type=Path, default=HERE)
     parser.add_argument("--venv", type=Path)
     parser.add_argument("--log", type=Path)
@@ -147,6 +149,10 @@ def main(argv=None):
         help="run nothing; report the junit files that an earlier run left in --log",
     )
     args = parser.parse_args(argv)
+    unknown = [stage for stage in args.stages if stage not in STAGES]
+    if unknown:
+        parser.error(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
+    args.stages = args.stages or list(STAGES)
     repo = args.repo.resolve()
     venv = args.venv or next(p for p in (repo / ".venv", HERE / ".venv") if p.exists())
     log_dir = args.log or Path(tempfile.mkdtemp(prefix="suite-time-"))
