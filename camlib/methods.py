@@ -8,13 +8,14 @@ what a method needs:
   (N, h, w, K) and the gradients ``dS/dA`` of each image's class score ``S``. A method
   defines :meth:`~LayerMethod.weights` (per-channel weights; the map is
   ReLU(Σ_k weight_k A_k)) or :meth:`~LayerMethod.combine` (the map itself).
-  Grad-CAM, Grad-CAM++, LayerCAM and saliency are layer methods.
+  Grad-CAM, Grad-CAM++, LayerCAM, HiResCAM, XGrad-CAM and saliency are layer methods.
 - :class:`ProbeMethod`: the model is run again on perturbed inputs and re-scored; there
   is no backward pass through the captured layer. A method defines
   :meth:`~ProbeMethod.explain`, which receives a :class:`Probe`, and
   :meth:`~MapMethod.inputs_per_image`, so that ``batch_size`` bounds the inputs of
-  every model call and hence memory. Score-CAM, SmoothGrad and occlusion are probe
-  methods (SmoothGrad takes gradients of its noisy copies inside ``explain``).
+  every model call and hence memory. Score-CAM, SmoothGrad, Integrated Gradients and
+  occlusion are probe methods (SmoothGrad and Integrated Gradients take gradients of
+  their perturbed copies inside ``explain``).
 
 A method with ``on_pixels = True`` works on the input pixels and takes no ``layer``.
 CAM itself is in :mod:`camlib.cam`; :class:`CAM` here only gives it the same call
@@ -58,10 +59,14 @@ __all__ = [
     "grad_cam",
     "grad_cam_plus_plus",
     "layer_cam",
+    "hires_cam",
+    "xgrad_cam",
     "score_cam",
     "saliency",
     "smooth_grad",
+    "integrated_gradients",
     "occlusion",
+    "IG_BASELINES",
 ]
 
 DEFAULT_BATCH_SIZE = graph.DEFAULT_BATCH_SIZE
@@ -481,6 +486,62 @@ class LayerCAM(LayerMethod):
         return tf.nn.relu(tf.reduce_sum(tf.nn.relu(grads) * activations, axis=-1))
 
 
+class HiResCAM(LayerMethod):
+    """HiResCAM (Draelos & Carin, 2020): Σ_k dS/dA_k(x, y) · A_k(x, y), position by position.
+
+    Grad-CAM averages each channel's gradient over the positions before it multiplies;
+    HiResCAM multiplies first, so every position keeps its own gradient. When the score
+    is a linear function of the layer (a flatten → Dense head, with no ReLU between),
+    the signed map sums to the class score minus the Dense bias: it is an exact
+    decomposition of the score, as CAM is on a GAP head. At the layer feeding GAP the
+    gradient is the constant w_k^c / (h w), so HiResCAM there is ReLU(CAM) / (h w), the
+    same as Grad-CAM.
+
+    Args:
+        relu: apply the ReLU, as the paper and pytorch-grad-cam do (default). With
+            ``relu=False`` the map is signed, and its sum is the decomposed score.
+
+    Example:
+        >>> HiResCAM()(model, images).shape
+        (4, 16, 16)
+    """
+
+    name = "HiResCAM"
+
+    def __init__(self, relu=True):
+        if not isinstance(relu, (bool, np.bool_)):
+            raise ValueError(f"relu must be True or False, got {relu!r}.")
+        self.relu = bool(relu)
+
+    def combine(self, activations, grads):
+        """The gradient times the activation at each position, summed over channels."""
+        maps = tf.reduce_sum(grads * activations, axis=-1)
+        return tf.nn.relu(maps) if self.relu else maps
+
+
+class XGradCAM(LayerMethod):
+    """XGrad-CAM (Fu et al., 2020): gradients averaged with the activations as weights.
+
+    α_k = Σ_xy A_k(x, y) / Σ_ab A_k(a, b) · dS/dA_k(x, y), and the map is
+    ReLU(Σ_k α_k A_k). The weights are chosen to satisfy the paper's *conservation*
+    axiom: Σ_k α_k Σ_xy A_k(x, y) = Σ_xy Σ_k dS/dA_k · A_k, the sum of HiResCAM's
+    signed map (the score itself for a layer the score is linear and bias-free in). A
+    channel whose activations sum to zero gets α = 0. At the layer feeding GAP the
+    gradient is constant, so XGrad-CAM equals Grad-CAM there.
+
+    Example:
+        >>> XGradCAM()(model, images, layer="block2_conv").shape
+        (4, 32, 32)
+    """
+
+    name = "XGrad-CAM"
+
+    def weights(self, activations, grads):
+        """The activation-weighted mean of each channel's gradient."""
+        total = tf.reduce_sum(activations, axis=(1, 2), keepdims=True)
+        return tf.reduce_sum(_safe_divide(activations, total) * grads, axis=(1, 2))
+
+
 #: How :class:`ScoreCAM` turns the scores of masked images into channel weights.
 SCORE_WEIGHTINGS = ("probability", "channel-softmax")
 
@@ -624,6 +685,80 @@ class SmoothGrad(ProbeMethod):
         _, total = tf.while_loop(lambda start, _: start < self.samples, step,
                                  [tf.constant(0), total])
         return total / self.samples
+
+
+#: The reference images :class:`IntegratedGradients` starts from.
+IG_BASELINES = ("zero", "mean")
+
+
+class IntegratedGradients(ProbeMethod):
+    """Integrated Gradients (Sundararajan et al., 2017): gradients along a straight path.
+
+    The attribution of pixel value x_i is (x_i − x'_i) · ∫₀¹ dS/dx_i(x' + t (x − x')) dt,
+    from a baseline image x' to the image x. The integral is the mean of the gradient at
+    ``steps`` points t = (j + ½) / steps (the midpoint rule; captum's default is
+    Gauss–Legendre). The map is the signed attribution summed over the colour channels,
+    at image resolution.
+
+    *Completeness* is the method's axiom: the map sums to S(x) − S(x'), the class score
+    (before softmax) of the image minus that of the baseline, up to the error of the
+    integral, which shrinks as ``steps`` grows.
+
+    Args:
+        steps: points on the path (one gradient each), at least 1.
+        baseline: ``"zero"`` (a black image, the usual choice and captum's default) or
+            ``"mean"`` (each image's mean colour, a grey of the same brightness).
+
+    Example:
+        >>> IntegratedGradients(steps=8)(model, images).shape
+        (4, 64, 64)
+    """
+
+    name = "Integrated Gradients"
+    on_pixels = True
+    uses_gradients = True  # along the path, inside explain
+
+    def __init__(self, steps=32, baseline="zero"):
+        self.steps = _check_whole(steps, "steps", 1)
+        if baseline not in IG_BASELINES:
+            raise ValueError(f"baseline={baseline!r} must be one of {IG_BASELINES}.")
+        self.baseline = baseline
+
+    def inputs_per_image(self, model, site):
+        """One input per point on the path."""
+        return self.steps
+
+    def baselines(self, images):
+        """The baseline image x' of each image."""
+        if self.baseline == "mean":
+            return tf.broadcast_to(tf.reduce_mean(images, axis=(1, 2), keepdims=True),
+                                   tf.shape(images))
+        return tf.zeros_like(images)
+
+    def explain(self, probe):
+        """(x − x') times the mean gradient on the path, summed over colour channels."""
+        images, classes = probe.images, probe.classes
+        shape = tuple(images.shape[1:])
+        start_images = self.baselines(images)
+        n = tf.shape(images)[0]
+        chunk = tf.maximum(probe.budget // n, 1)
+        points = (tf.range(self.steps, dtype=tf.float32) + 0.5) / self.steps
+
+        def step(start, total):
+            stop = tf.minimum(start + chunk, self.steps)
+            t = points[start:stop][None, :, None, None, None]
+            path = start_images[:, None] + t * (images - start_images)[:, None]
+            path = tf.reshape(path, (-1, *shape))
+            with tf.GradientTape() as tape:
+                tape.watch(path)
+                values = _class_of_each(probe.scores(path), classes, stop - start)
+            grads = tf.reshape(tape.gradient(values, path), (n, -1, *shape))
+            return stop, total + tf.reduce_sum(grads, axis=1)
+
+        total = tf.zeros_like(images)
+        _, total = tf.while_loop(lambda start, _: start < self.steps, step,
+                                 [tf.constant(0), total])
+        return tf.reduce_sum((images - start_images) * total / self.steps, axis=-1)
 
 
 class Occlusion(ProbeMethod):
@@ -807,6 +942,26 @@ def layer_cam(model, images, class_index=None, layer=None, *, batch_size=DEFAULT
     return LayerCAM()(model, images, class_index, layer, batch_size=batch_size)
 
 
+def hires_cam(model, images, class_index=None, layer=None, *, batch_size=DEFAULT_BATCH_SIZE):
+    """HiResCAM maps (N, h, w); see :class:`HiResCAM`.
+
+    Example:
+        >>> hires_cam(model, images, layer="block2_conv").shape
+        (4, 32, 32)
+    """
+    return HiResCAM()(model, images, class_index, layer, batch_size=batch_size)
+
+
+def xgrad_cam(model, images, class_index=None, layer=None, *, batch_size=DEFAULT_BATCH_SIZE):
+    """XGrad-CAM maps (N, h, w); see :class:`XGradCAM`.
+
+    Example:
+        >>> xgrad_cam(model, images).shape
+        (4, 16, 16)
+    """
+    return XGradCAM()(model, images, class_index, layer, batch_size=batch_size)
+
+
 def score_cam(
     model,
     images,
@@ -858,6 +1013,20 @@ def smooth_grad(
         (4, 64, 64)
     """
     method = SmoothGrad(samples, noise_level, seed)
+    return method(model, images, class_index, batch_size=batch_size)
+
+
+def integrated_gradients(
+    model, images, class_index=None, *, steps=32, baseline="zero",
+    batch_size=DEFAULT_BATCH_SIZE,
+):
+    """Integrated Gradients maps (N, H, W), signed; see :class:`IntegratedGradients`.
+
+    Example:
+        >>> integrated_gradients(model, images, steps=8).shape
+        (4, 64, 64)
+    """
+    method = IntegratedGradients(steps, baseline)
     return method(model, images, class_index, batch_size=batch_size)
 
 

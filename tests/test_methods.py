@@ -223,6 +223,7 @@ def limited(model, limit):
 
 
 @pytest.mark.parametrize("name, inputs_per_image", [("Score-CAM", 6), ("SmoothGrad", 5),
+                                                    ("Integrated Gradients", 5),
                                                     ("Occlusion", 9)])
 def test_perturbation_methods_never_call_the_model_with_more_than_batch_size_inputs(
     name, inputs_per_image
@@ -230,6 +231,7 @@ def test_perturbation_methods_never_call_the_model_with_more_than_batch_size_inp
     model, x = gap_model(25), images(7, 25)
     method = {"Score-CAM": C.score_cam,
               "SmoothGrad": functools.partial(C.smooth_grad, samples=5),
+              "Integrated Gradients": functools.partial(C.integrated_gradients, steps=5),
               "Occlusion": functools.partial(C.occlusion, patch=4, stride=4)}[name]
     reference = method(model, x, batch_size=1000)
     for batch_size in (1, 4, inputs_per_image + 1, 2 * inputs_per_image):
@@ -273,7 +275,8 @@ def test_smooth_grad_is_the_mean_saliency_of_noisy_copies():
                                C.saliency(model, x, 0), rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("name", ["Grad-CAM++", "LayerCAM", "Score-CAM", "SmoothGrad",
+@pytest.mark.parametrize("name", ["Grad-CAM++", "LayerCAM", "HiResCAM", "XGrad-CAM",
+                                  "Score-CAM", "SmoothGrad", "Integrated Gradients",
                                   "Occlusion"])
 def test_new_methods_work_on_batches_nested_models_and_logit_heads(name):
     method = C.METHODS[name]
@@ -281,6 +284,8 @@ def test_new_methods_work_on_batches_nested_models_and_logit_heads(name):
         method = functools.partial(C.occlusion, patch=4, stride=4)
     if name == "SmoothGrad":
         method = functools.partial(C.smooth_grad, samples=3)
+    if name == "Integrated Gradients":
+        method = functools.partial(C.integrated_gradients, steps=4)
     flat, x = gap_model(28), images(5, 28)
     classes = np.array([3, 0, 2, 1, 3])
     batch = method(flat, x, classes)
@@ -294,8 +299,9 @@ def test_new_methods_work_on_batches_nested_models_and_logit_heads(name):
 
 
 def test_the_registry_names_every_method_and_each_takes_the_same_arguments():
-    assert list(C.METHODS) == ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "Score-CAM",
-                               "Saliency", "SmoothGrad", "Occlusion"]
+    assert list(C.METHODS) == ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM",
+                               "XGrad-CAM", "Score-CAM", "Saliency", "SmoothGrad",
+                               "Integrated Gradients", "Occlusion"]
     model, x = gap_model(29), images(2, 29)
     for name, method in C.METHODS.items():
         if name == "Occlusion":
@@ -317,11 +323,136 @@ def test_the_registry_names_every_method_and_each_takes_the_same_arguments():
         (lambda: C.Occlusion(patch=4, stride=5), "stride=5 is larger than patch=4"),
         (lambda: C.Occlusion(fill="grey"), "fill"),
         (lambda: C.Occlusion(score="rank"), "score"),
+        (lambda: C.HiResCAM(relu="yes"), "relu must be True or False"),
+        (lambda: C.IntegratedGradients(steps=0), "steps"),
+        (lambda: C.IntegratedGradients(baseline="blur"), "baseline"),
     ],
 )
 def test_bad_settings_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# --- HiResCAM, XGrad-CAM and Integrated Gradients: each method's identity or axiom ---
+
+
+def flatten_head(seed):
+    """conv → flatten → Dense softmax: no GAP, so CAM does not apply but Grad-CAM does."""
+    inputs = keras.Input((SIZE, SIZE, 3))
+    init = keras.initializers.HeNormal(seed=seed)
+    features = keras.layers.Conv2D(4, 3, activation="relu", kernel_initializer=init,
+                                   name="conv")(inputs)
+    x = keras.layers.Flatten()(features)
+    outputs = keras.layers.Dense(
+        CLASSES, activation="softmax", name="fc",
+        kernel_initializer=keras.initializers.GlorotNormal(seed=seed),
+        bias_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=seed))(x)
+    return keras.Model(inputs, outputs), inputs, features
+
+
+def flatten_head_tape(seed, x_in, classes):
+    """Activations, gradients, logits and the Dense bias, written out by hand."""
+    model, inputs, features = flatten_head(seed)
+    activations = keras.Model(inputs, features)(x_in)
+    kernel, bias = model.get_layer("fc").get_weights()
+    with tf.GradientTape() as tape:
+        tape.watch(activations)
+        logits = tf.matmul(tf.reshape(activations, (len(x_in), -1)), kernel) + bias
+        score = tf.gather(logits, classes, batch_dims=1)
+    grads = tape.gradient(score, activations).numpy()
+    return model, activations.numpy(), grads, score.numpy(), bias[classes]
+
+
+def test_hires_cam_at_the_gap_layer_is_relu_cam_over_hw_like_grad_cam():
+    model, x = gap_model(50), images(6, 50)
+    classes = [0, 1, 2, 3, 0, 1]
+    hw = (SIZE // 2) ** 2
+    got = C.hires_cam(model, x, classes)
+    np.testing.assert_allclose(got, np.maximum(C.cam(model, x, classes), 0) / hw,
+                               rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(got, C.grad_cam(model, x, classes), rtol=1e-4, atol=1e-7)
+
+
+def test_hires_cam_decomposes_the_score_on_a_flatten_head_and_grad_cam_does_not():
+    """Score = Σ_xy Σ_k w_k(x, y) A_k(x, y) + b for a flatten → Dense head, and the
+    gradient is w itself: the signed HiResCAM map sums to the score minus the bias."""
+    x_in, classes = images(5, 51), np.array([0, 1, 2, 3, 0])
+    model, activations, grads, score, bias = flatten_head_tape(51, x_in, classes)
+    signed = C.HiResCAM(relu=False)(model, x_in, classes)
+    np.testing.assert_allclose(signed, (grads * activations).sum(-1), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(signed.sum(axis=(1, 2)), score - bias, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(C.hires_cam(model, x_in, classes), np.maximum(signed, 0),
+                               atol=1e-7)
+    # Grad-CAM averages the gradient first: on this head its map is another map.
+    grad = C.grad_cam(model, x_in, classes)
+    assert not np.allclose(grad, C.hires_cam(model, x_in, classes), rtol=1e-2, atol=1e-4)
+
+
+def test_xgrad_cam_follows_its_formula_and_its_conservation_axiom():
+    x_in, classes = images(5, 52), np.array([3, 2, 1, 0, 3])
+    model, activations, grads, score, bias = flatten_head_tape(52, x_in, classes)
+    totals = activations.sum(axis=(1, 2), keepdims=True)
+    share = np.divide(activations, totals, out=np.zeros_like(activations),
+                      where=totals != 0)
+    alpha = (share * grads).sum(axis=(1, 2))
+    expected = np.maximum(np.einsum("nhwk,nk->nhw", activations, alpha), 0)
+    np.testing.assert_allclose(C.xgrad_cam(model, x_in, classes), expected, rtol=1e-4,
+                               atol=1e-6)
+    # Conservation: Σ_k α_k Σ_xy A_k is the score minus the bias on this linear head.
+    conserved = (alpha * activations.sum(axis=(1, 2))).sum(axis=-1)
+    np.testing.assert_allclose(conserved, score - bias, rtol=1e-4, atol=1e-5)
+    # At the GAP layer the gradient is constant, and XGrad-CAM is Grad-CAM.
+    gap, x = gap_model(52), images(4, 52)
+    np.testing.assert_allclose(C.xgrad_cam(gap, x), C.grad_cam(gap, x), rtol=1e-4,
+                               atol=1e-7)
+
+
+@pytest.mark.parametrize("baseline", ["zero", "mean"])
+def test_integrated_gradients_is_complete(baseline):
+    """Completeness: the attributions sum to S(x) − S(x'), up to the midpoint rule's
+    error, which falls as steps grows."""
+    model, x = gap_model(53), images(4, 53)
+    classes = np.array([0, 1, 2, 3])
+    start = np.zeros_like(x) if baseline == "zero" else np.broadcast_to(
+        x.mean(axis=(1, 2), keepdims=True), x.shape)
+    difference = (pre_softmax(model, x)[1].numpy()
+                  - pre_softmax(model, np.ascontiguousarray(start))[1].numpy())
+    expected = difference[np.arange(4), classes]
+    errors = {}
+    for steps in (2, 64):
+        maps = C.integrated_gradients(model, x, classes, steps=steps, baseline=baseline)
+        assert maps.shape == (4, SIZE, SIZE) and maps.dtype == np.float32
+        errors[steps] = np.abs(maps.sum(axis=(1, 2)) - expected).max()
+    scale = np.abs(expected).max()
+    assert errors[64] <= 1e-2 * scale + 1e-5
+    if baseline == "zero":
+        # The convolutions have no bias, so the ReLU network is positively homogeneous:
+        # along the path from black the score is linear in t, and two steps are exact.
+        assert errors[2] <= 1e-5 * scale + 1e-6
+    else:
+        assert errors[64] < errors[2]
+
+
+def test_integrated_gradients_with_one_step_is_the_gradient_at_the_midpoint():
+    model, x = gap_model(54), images(3, 54)
+    x_half = tf.constant(x / 2)
+    with tf.GradientTape() as tape:
+        tape.watch(x_half)
+        score = pre_softmax(model, x_half)[1][:, 2]
+    grads = tape.gradient(score, x_half).numpy()
+    np.testing.assert_allclose(C.integrated_gradients(model, x, 2, steps=1),
+                               (x * grads).sum(-1), rtol=1e-4, atol=1e-6)
+
+
+def test_integrated_gradients_is_complete_for_both_classes_of_a_binary_head():
+    model, x = binary_cnn(55), images(3, 55)
+    # The two-class view of a one-unit head: columns -S and S.
+    difference = graph.logits(model, x) - graph.logits(model, np.zeros_like(x))
+    assert np.allclose(difference[:, 0], -difference[:, 1])
+    for cls in (0, 1):
+        maps = C.integrated_gradients(model, x, cls, steps=32)
+        np.testing.assert_allclose(maps.sum(axis=(1, 2)), difference[:, cls], rtol=1e-3,
+                                   atol=1e-5)
 
 
 def test_pixel_methods_refuse_a_layer_and_occlusion_a_patch_too_big():
@@ -335,7 +466,8 @@ def test_pixel_methods_refuse_a_layer_and_occlusion_a_patch_too_big():
 # --- every registered method, the same contract ---------------------------------------
 
 # Settings that fit the 12×12 test images; every other method runs with its defaults.
-SMALL = {"Occlusion": C.Occlusion(patch=4, stride=2), "SmoothGrad": C.SmoothGrad(samples=4)}
+SMALL = {"Occlusion": C.Occlusion(patch=4, stride=2), "SmoothGrad": C.SmoothGrad(samples=4),
+         "Integrated Gradients": C.IntegratedGradients(steps=8)}
 
 
 def registered(name):
