@@ -31,7 +31,9 @@ book: execute
 	"$(VENV)/bin/jupyter-book" build .
 
 # Execute the notebooks that the book's cache lacks, two at a time, so the build reuses them.
+# First train the models they use that the model cache lacks, all cores busy.
 execute: install
+	"$(PYTHON)" scripts/train_models.py
 	"$(PYTHON)" scripts/execute_notebooks.py
 
 ## ruff, unit tests and doctests, every notebook under nbval, a warning-free book build,
@@ -50,7 +52,10 @@ unit: install
 
 # nbval runs every notebook, two at a time; notebooks/conftest.py writes each notebook that
 # passed, with its outputs, into the book's cache, so book-strict executes none of them again.
+# train_models.py first trains the models of notebooks/models.json that the cache lacks, so
+# that no notebook waits while another trains the model both need.
 notebooks: install
+	"$(PYTHON)" scripts/train_models.py
 	"$(PYTHON)" -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider -n 2 --dist loadscope notebooks
 
 # execute_notebooks.py executes only what the cache lacks: nothing right after the nbval run.

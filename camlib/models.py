@@ -28,6 +28,7 @@ from camlib.zoo import (
     CLASSES,
     DATASETS,
     DEFAULTS,
+    MODEL_LOG,
     SPLITS,
     STALE_SECONDS,
     TRAINING_CODE,
@@ -39,6 +40,7 @@ from camlib.zoo import (
     cutmix,
     dataset,
     get,
+    is_cached,
     split_seed,
     train,
 )
@@ -47,5 +49,5 @@ __all__ = [
     "ARCHITECTURES", "VGG16_MEAN_BGR", "gap_cnn", "vggcam", "vgg16_for_images",
     "ZOO", "DEFAULTS", "DATASETS", "CLASSES", "BUILDERS", "SPLITS", "TRAINING_CODE",
     "STALE_SECONDS", "config", "split_seed", "dataset", "build", "cutmix", "train", "get",
-    "cache_dir", "cache_key",
+    "cache_dir", "cache_key", "is_cached", "MODEL_LOG",
 ]

@@ -12,7 +12,10 @@ Chapters 4 to 7 take their trained models from here. The module has:
 - :func:`cutmix`: the CutMix step that ``augment="cutmix"`` applies at every epoch.
 - :func:`train`: deterministic training, without the cache.
 - :func:`get`: a trained model, trained on first use and then loaded from the cache;
-  :func:`cache_dir` is the folder and :func:`cache_key` the entry's key.
+  :func:`cache_dir` is the folder and :func:`cache_key` the entry's key;
+  :func:`is_cached` says whether :func:`get` would load without training.
+- :data:`MODEL_LOG`: the environment variable that makes :func:`get` note each config it
+  serves, so that a test run can list the models the book uses.
 - :data:`TRAINING_CODE`: the functions of this module whose code goes into the key.
 
 The cache is safe to share between processes. Each entry is a weights file and a JSON
@@ -53,7 +56,7 @@ from camlib import architectures, data
 __all__ = [
     "ZOO", "DEFAULTS", "DATASETS", "CLASSES", "BUILDERS", "SPLITS", "TRAINING_CODE",
     "STALE_SECONDS", "config", "split_seed", "dataset", "build", "cutmix", "train", "get",
-    "cache_dir", "cache_key",
+    "cache_dir", "cache_key", "is_cached", "MODEL_LOG",
 ]
 
 DATASETS = {"shapes": data.shapes, "lanes": data.lane_scenes}
@@ -108,6 +111,10 @@ TRAINING_CODE = ("DATASETS", "CLASSES", "BUILDERS", "SPLITS", "DEFAULTS", "split
 
 #: A temporary cache file older than this many seconds is left over from a killed write.
 STALE_SECONDS = 300
+
+#: The environment variable naming a file to which :func:`get` appends each config it
+#: serves, one JSON line each (notebooks/conftest.py sets it, to list the book's models).
+MODEL_LOG = "CAMLIB_MODEL_LOG"
 
 _INTEGER_KEYS = {"n_train": 1, "n_val": 1, "n_test": 1, "epochs": 1, "batch_size": 1,
                  "seed": 0}
@@ -651,6 +658,45 @@ def _load(cfg, key, weights_path, record_path):
         return None, str(err) or type(err).__name__
 
 
+def is_cached(name, *, cache_dir=None):
+    """Whether :func:`get` would load ``name`` from the cache, without training it.
+
+    True when the entry's record has this config's key and its weights match their
+    checksum: the test :func:`get` makes before it trusts an entry.
+
+    Args:
+        name: a zoo name or config (see :func:`config`).
+        cache_dir: the cache folder; see :func:`cache_dir` for the default.
+
+    Raises:
+        ValueError: an invalid setting.
+
+    Example:
+        >>> is_cached({"n_train": 8, "seed": 999}, cache_dir="/tmp/an-empty-cache")
+        False
+    """
+    _, key, weights_path, record_path = _entry(name, cache_dir)
+    try:
+        record = json.loads(record_path.read_text())
+        return (isinstance(record, dict) and record.get("key") == key
+                and record.get("weights_sha256") == _sha256(weights_path))
+    except (OSError, ValueError):
+        return False
+
+
+def _note_use(cfg, key):
+    """Append ``cfg`` and its key to the file that :data:`MODEL_LOG` names, if any."""
+    path = os.environ.get(MODEL_LOG)
+    if path:
+        try:
+            line = json.dumps({"config": cfg, "key": key}, sort_keys=True) + "\n"
+        except TypeError:  # a setting JSON cannot hold: the model is served, not listed
+            return
+        # One short write in append mode: lines from parallel processes do not interleave.
+        with contextlib.suppress(OSError), open(path, "a") as log:
+            log.write(line)
+
+
 def get(name, *, cache_dir=None, verbose="auto", return_record=False):
     """A trained model from the zoo (or a config dict), trained on first use, then cached.
 
@@ -688,6 +734,7 @@ def get(name, *, cache_dir=None, verbose="auto", return_record=False):
         raise ValueError(f"return_record must be True or False, got {return_record!r}.")
     _resolve_verbose(verbose)
     cfg, key, weights_path, record_path = _entry(name, cache_dir)
+    _note_use(cfg, key)
     _remove_stale_temporaries(weights_path.parent)
     with _locked(weights_path, exclusive=False):  # waits while a writer holds the lock
         loaded, _ = _load(cfg, key, weights_path, record_path)

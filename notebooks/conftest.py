@@ -16,6 +16,12 @@ results that the notebook hides, so this plugin makes nbval send cells as a fron
 It also orders the notebooks for ``pytest -n 2 --dist loadscope``: the slowest notebooks, by
 the run times kept in that cache, go first, so that the two workers finish close together.
 
+Last, it lists the trained models the notebooks use. It sets ``CAMLIB_MODEL_LOG`` (see
+``camlib.zoo.MODEL_LOG``) for the kernels, so that every ``camlib.zoo.get`` notes the config
+it served. After a run in which every notebook passed, the configs go into
+``notebooks/models.json`` (rewritten only when they changed), which
+``scripts/train_models.py`` reads to train the models up front on an empty cache.
+
 Options:
     --book-cache=DIR   the cache folder to write (default: _build/.jupyter_cache).
     --no-book-cache    run the notebooks without writing them to any cache.
@@ -23,6 +29,8 @@ Options:
 
 import copy
 import fcntl
+import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -30,6 +38,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / "_build" / ".jupyter_cache"
+MODEL_LIST = ROOT / "notebooks" / "models.json"
+MODEL_LOG = ROOT / "_build" / "models-used.jsonl"
+MODEL_LOG_VARIABLE = "CAMLIB_MODEL_LOG"  # camlib.zoo.MODEL_LOG; not imported, to stay light
 
 
 def pytest_addoption(parser):
@@ -107,9 +118,18 @@ def _record_cell_messages():
     RunningKernel._book_cache_patched = True
 
 
+def _is_controller(config):
+    return not hasattr(config, "workerinput")
+
+
 def pytest_configure(config):
     if config.pluginmanager.hasplugin("nbval") and _cache_folder(config) is not None:
         _record_cell_messages()
+    if _is_controller(config) and config.pluginmanager.hasplugin("nbval"):
+        # Set before xdist starts its workers, so that they and their kernels inherit it.
+        MODEL_LOG.parent.mkdir(parents=True, exist_ok=True)
+        MODEL_LOG.unlink(missing_ok=True)
+        os.environ[MODEL_LOG_VARIABLE] = str(MODEL_LOG)
     config._book_durations = _known_durations(_cache_folder(config))
     config._book_runs = {}
     if config._book_durations and hasattr(config.option, "loadscopereorder"):
@@ -250,3 +270,36 @@ def _store(nb_file, run, folder):
             )
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+_notebook_passed = {}  # notebook file name: no cell failed (on the controller under xdist)
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::")[0]
+    if path.endswith(".ipynb"):
+        name = Path(path).name
+        _notebook_passed[name] = _notebook_passed.get(name, True) and not report.failed
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _is_controller(session.config) or os.environ.get(MODEL_LOG_VARIABLE) != str(
+        MODEL_LOG
+    ):
+        return
+    every_notebook = {path.name for path in (ROOT / "notebooks").glob("*.ipynb")}
+    ran_and_passed = {name for name, passed in _notebook_passed.items() if passed}
+    if exitstatus != 0 or ran_and_passed != every_notebook or not MODEL_LOG.exists():
+        return  # a partial or failed run does not see every model
+    configs = {}
+    for line in MODEL_LOG.read_text().splitlines():
+        entry = json.loads(line)
+        configs[entry["key"]] = entry["config"]
+    listed = sorted(configs.values(), key=lambda c: json.dumps(c, sort_keys=True))
+    text = json.dumps(listed, indent=1, sort_keys=True) + "\n"
+    if not MODEL_LIST.exists() or MODEL_LIST.read_text() != text:
+        MODEL_LIST.write_text(text)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"{MODEL_LIST.relative_to(ROOT)} now lists the {len(listed)} "
+                                "trained models the notebooks use; commit it.")

@@ -22,6 +22,7 @@ keras = pytest.importorskip("keras")
 
 from camlib import activations, architectures, data, graph, models, zoo  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = {"n_train": 64, "n_val": 32, "n_test": 32, "epochs": 1, "batch_size": 32,
         "model_kwargs": {"width": 4, "depth": 2}}
 
@@ -318,6 +319,61 @@ def test_cache_trains_once_then_loads(cache, monkeypatch):
     assert sidecar["key"] == models.cache_key(TINY) and sidecar == record
     no_training(monkeypatch)
     assert_same_weights(model.get_weights(), models.get(TINY).get_weights())
+
+
+def test_is_cached_is_true_exactly_when_get_would_load(cache, trained_entry):
+    assert not models.is_cached(TINY)
+    copy_entry(trained_entry[0], cache)
+    assert models.is_cached(TINY)
+    assert not models.is_cached({**TINY, "seed": 1})  # another key
+    next(cache.glob("*.weights.h5")).write_bytes(b"damaged")
+    assert not models.is_cached(TINY)  # get would retrain it
+
+
+def test_get_notes_each_config_it_serves_when_the_log_is_set(cache, trained_entry,
+                                                             tmp_path, monkeypatch):
+    copy_entry(trained_entry[0], cache)
+    log = tmp_path / "used.jsonl"
+    models.get(TINY)  # no log set: nothing is written
+    assert not log.exists()
+    monkeypatch.setenv(zoo.MODEL_LOG, str(log))
+    models.get(TINY)
+    models.get(TINY)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 2 and lines[0] == lines[1]
+    assert lines[0]["key"] == models.cache_key(TINY)
+    # The config read back from JSON is the same entry (lists for tuples and all).
+    assert models.cache_key(lines[0]["config"]) == models.cache_key(TINY)
+
+
+def test_the_book_model_list_reads_back_to_valid_configs():
+    """notebooks/models.json, written after an nbval run, holds configs that zoo.config
+    accepts and that keep their key through JSON."""
+    listed = json.loads((ROOT / "notebooks" / "models.json").read_text())
+    assert len(listed) >= len(zoo.ZOO)
+    keys = {models.cache_key(cfg) for cfg in listed}
+    assert len(keys) == len(listed)  # no model twice
+    for cfg in listed:
+        again = json.loads(json.dumps(zoo.config(cfg)))
+        assert models.cache_key(again) == models.cache_key(cfg)
+    assert {cfg.get("name") for cfg in listed} >= set(zoo.ZOO)
+
+
+def test_train_models_trains_what_the_list_names_and_the_cache_lacks(cache, tmp_path,
+                                                                     capsys):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import train_models
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    listed = tmp_path / "models.json"
+    listed.write_text(json.dumps([TINY]))
+    assert train_models.main(["--list", str(listed), "--dry-run"]) == 0
+    assert "1 to train" in capsys.readouterr().out and not models.is_cached(TINY)
+    assert train_models.main(["--list", str(listed), "--jobs", "1"]) == 0
+    assert models.is_cached(TINY)
+    assert train_models.main(["--list", str(listed)]) == 0
+    assert "1 cached, 0 to train" in capsys.readouterr().out
 
 
 def test_cache_dir_argument_wins(tmp_path, cache, trained_entry, monkeypatch):

@@ -96,6 +96,8 @@ CASES = (
        for i, (cfg, fragment) in enumerate(CONFIG_CASES[:12])]
     + [pytest.param(zoo.cache_key, (cfg,), {}, fragment, id=f"cache_key-{i}")
        for i, (cfg, fragment) in enumerate(CONFIG_CASES[-6:])]
+    + [pytest.param(zoo.is_cached, (cfg,), {}, fragment, id=f"is_cached-{i}")
+       for i, (cfg, fragment) in enumerate(CONFIG_CASES[-6:])]
     + [
         pytest.param(zoo.train, (TINY,), {"verbose": 3}, "verbose", id="train-verbose-3"),
         pytest.param(zoo.train, (TINY,), {"verbose": "loud"}, "verbose", id="train-verbose-s"),
