@@ -17,6 +17,8 @@ not pull in TensorFlow:
 - :mod:`camlib.methods`: Grad-CAM and the rest of the family, on two bases (chapter 7)
 - :mod:`camlib.maps`: upsampling and scaling maps
 - :mod:`camlib.localize`: boxes from a map, IoU, localization accuracy
+- :mod:`camlib.wsol`: the WSOL protocol of Choe et al. (MaxBoxAcc, MaxBoxAccV2, PxAP), ported
+  from the authors' code with their unit tests
 - :mod:`camlib.metrics`: measures of a map: pointing game, energy in the box, deletion and
   insertion, sanity checks (chapters 4, 6 and 7)
 - :mod:`camlib.counterfactual`: lane scenes redrawn with one element removed, added or moved
