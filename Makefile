@@ -30,10 +30,9 @@ $(INSTALLED): requirements.txt pyproject.toml
 book: execute
 	"$(VENV)/bin/jupyter-book" build .
 
-# Execute the notebooks that the book's cache lacks, two at a time, so the build reuses them.
-# First train the models they use that the model cache lacks, all cores busy.
+# Execute the notebooks that the book's cache lacks, two at a time, so the build reuses them
+# (first training the models they use that the model cache lacks, all cores busy).
 execute: install
-	"$(PYTHON)" scripts/train_models.py
 	"$(PYTHON)" scripts/execute_notebooks.py
 
 ## ruff, unit tests and doctests, every notebook under nbval, a warning-free book build,

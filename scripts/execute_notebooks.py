@@ -4,8 +4,10 @@ Jupyter Book (``execute_notebooks: cache``) executes notebooks one after another
 here first, in parallel, with the same cache folder lets the book build reuse every result. A
 notebook is looked up by a hash of its code cells, so one that is already cached (by an earlier
 build, or by the nbval run through notebooks/conftest.py) is not executed again; when every
-notebook is cached the script executes nothing. A notebook that fails is reported and the script
-exits non-zero; the book build would stop on it anyway, later and more slowly.
+notebook is cached the script executes nothing. Before it executes any, it trains the models
+that the notebooks use and the model cache lacks (``scripts/train_models.py``), all cores busy. A
+notebook that fails is reported and the script exits non-zero; the book build would stop on it
+anyway, later and more slowly.
 
 Usage: python scripts/execute_notebooks.py [CACHE_FOLDER]
 """
@@ -34,6 +36,10 @@ def main(cache_folder=ROOT / "_build" / ".jupyter_cache"):
     print(f"executing {len(missing)} notebooks that the cache lacks:")
     for record in missing:
         print(f"  {Path(record.uri).name}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import train_models
+
+    train_models.main([])
     result = load_executor("local-parallel", cache).run_and_cache(
         filter_uris=uris, timeout=timeout
     )
