@@ -37,9 +37,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import NamedTuple
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -63,6 +65,10 @@ __all__ = [
     "xgrad_cam",
     "score_cam",
     "saliency",
+    "guided_backprop",
+    "guided_grad_cam",
+    "GuidedGradCAM",
+    "guided_relus",
     "smooth_grad",
     "integrated_gradients",
     "occlusion",
@@ -238,6 +244,14 @@ class LayerMethod(MapMethod):
     #: ``"logit"`` (the score before softmax) or ``"probability"``.
     score = "logit"
 
+    def forward_context(self, model):
+        """A context manager around the model's forward call in the compiled pass.
+
+        The default does nothing; :class:`GuidedBackprop` uses it to change how the
+        gradient flows back through every ReLU.
+        """
+        return contextlib.nullcontext()
+
     def weights(self, activations, grads):
         """Per-channel weights (N, K) from activations and gradients (N, h, w, K)."""
         raise NotImplementedError(f"{type(self).__name__} must define weights or combine")
@@ -261,7 +275,7 @@ class LayerMethod(MapMethod):
             with tf.GradientTape() as tape:
                 if watch_images:
                     tape.watch(images)
-                with graph.capturing(sites, tape) as captured:
+                with self.forward_context(model_ref()), graph.capturing(sites, tape) as captured:
                     outputs = model_ref()(images, training=False)
                 scores = captured[score_site] if score_site else outputs
                 scores = graph.two_class_scores(tf.cast(scores, tf.float32))
@@ -632,6 +646,99 @@ class Saliency(LayerMethod):
         return tf.reduce_max(tf.abs(grads), axis=-1)
 
 
+@tf.custom_gradient
+def _guided_relu(x):
+    """ReLU whose backward pass keeps only positive gradients at positive inputs."""
+
+    def backward(upstream):
+        return upstream * tf.cast(x > 0, upstream.dtype) * tf.cast(upstream > 0, upstream.dtype)
+
+    return tf.nn.relu(x), backward
+
+
+@contextlib.contextmanager
+def guided_relus(model):
+    """Within the block, every ``activation="relu"`` of ``model`` passes back guided gradients.
+
+    Each layer whose activation is ReLU (convolutions, Dense, ``Activation("relu")``,
+    nested models included) gets a ReLU with the same forward pass whose backward pass
+    lets through only positive gradients, and only where the input was positive
+    (Springenberg et al., 2015). The layers get their own ReLU back at the end of the
+    block. Used inside a traced pass, the change stays in the traced graph only.
+
+    Raises:
+        ValueError: a ``keras.layers.ReLU`` layer (its call cannot be changed this way;
+            build the model with ``activation="relu"``), or no ReLU at all.
+    """
+    relu = keras.activations.relu
+    swapped = []
+    try:
+        for path, layer in graph.walk(model):
+            if isinstance(layer, keras.layers.ReLU):
+                raise ValueError(
+                    f"Layer {path!r} is a keras.layers.ReLU, which guided backpropagation "
+                    "cannot change; build the model with activation='relu' in its layers."
+                )
+            if getattr(layer, "activation", None) is relu:
+                object.__setattr__(layer, "activation", _guided_relu)
+                swapped.append(layer)
+        if not swapped:
+            raise ValueError("The model has no ReLU, so guided backpropagation is plain "
+                             "saliency; use Saliency instead.")
+        yield
+    finally:
+        for layer in swapped:
+            object.__setattr__(layer, "activation", relu)
+
+
+class GuidedBackprop(Saliency):
+    """Guided backpropagation (Springenberg et al., 2015): saliency through guided ReLUs.
+
+    The pixel gradient of the class score, with every ReLU's backward pass changed so
+    that only positive gradients pass, and only where the ReLU's input was positive
+    (:func:`guided_relus`). The map is the largest ``|gradient|`` over the colour
+    channels, as for :class:`Saliency`. Adebayo et al. (2018) found that these maps hardly
+    change when the model's weights are randomised: they show the image's edges more
+    than the model.
+
+    Example:
+        >>> GuidedBackprop()(model, images).shape
+        (4, 64, 64)
+    """
+
+    name = "Guided Backprop"
+
+    def forward_context(self, model):
+        """Guided ReLUs during the forward call (see :func:`guided_relus`)."""
+        return guided_relus(model)
+
+
+class GuidedGradCAM:
+    """Guided Grad-CAM (Selvaraju et al., 2017): guided backpropagation times Grad-CAM.
+
+    The :class:`GuidedBackprop` map multiplied, pixel by pixel, by the Grad-CAM map
+    upsampled to the image (bilinear, see :func:`camlib.maps.upsample`): sharp edges,
+    kept where Grad-CAM points. It is made of two registered methods, so it is not in
+    :data:`METHODS` itself; it takes the same arguments, and ``layer`` is Grad-CAM's.
+
+    Example:
+        >>> GuidedGradCAM()(model, images).shape
+        (4, 64, 64)
+    """
+
+    on_pixels = True
+    uses_gradients = True
+
+    def __call__(self, model, images, class_index=None, layer=None, *,
+                 batch_size=DEFAULT_BATCH_SIZE):
+        """Maps (N, H, W): guided backpropagation times the upsampled Grad-CAM."""
+        from camlib.maps import upsample
+
+        guided = GuidedBackprop()(model, images, class_index, batch_size=batch_size)
+        coarse = GradCAM()(model, images, class_index, layer, batch_size=batch_size)
+        return (guided * upsample(coarse, guided.shape[1:3])).astype(np.float32)
+
+
 class SmoothGrad(ProbeMethod):
     """SmoothGrad (Smilkov et al., 2017): the saliency map averaged over noisy copies.
 
@@ -994,6 +1101,27 @@ def saliency(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
         (4, 64, 64)
     """
     return Saliency()(model, images, class_index, batch_size=batch_size)
+
+
+def guided_backprop(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
+    """Guided backpropagation maps (N, H, W); see :class:`GuidedBackprop`.
+
+    Example:
+        >>> guided_backprop(model, images).shape
+        (4, 64, 64)
+    """
+    return GuidedBackprop()(model, images, class_index, batch_size=batch_size)
+
+
+def guided_grad_cam(model, images, class_index=None, layer=None, *,
+                    batch_size=DEFAULT_BATCH_SIZE):
+    """Guided Grad-CAM maps (N, H, W); see :class:`GuidedGradCAM`.
+
+    Example:
+        >>> guided_grad_cam(model, images).shape
+        (4, 64, 64)
+    """
+    return GuidedGradCAM()(model, images, class_index, layer, batch_size=batch_size)
 
 
 def smooth_grad(

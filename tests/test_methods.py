@@ -300,8 +300,8 @@ def test_new_methods_work_on_batches_nested_models_and_logit_heads(name):
 
 def test_the_registry_names_every_method_and_each_takes_the_same_arguments():
     assert list(C.METHODS) == ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM",
-                               "XGrad-CAM", "Score-CAM", "Saliency", "SmoothGrad",
-                               "Integrated Gradients", "Occlusion"]
+                               "XGrad-CAM", "Score-CAM", "Saliency", "Guided Backprop",
+                               "SmoothGrad", "Integrated Gradients", "Occlusion"]
     model, x = gap_model(29), images(2, 29)
     for name, method in C.METHODS.items():
         if name == "Occlusion":
@@ -453,6 +453,74 @@ def test_integrated_gradients_is_complete_for_both_classes_of_a_binary_head():
         maps = C.integrated_gradients(model, x, cls, steps=32)
         np.testing.assert_allclose(maps.sum(axis=(1, 2)), difference[:, cls], rtol=1e-3,
                                    atol=1e-5)
+
+
+# --- Guided Backprop and Guided Grad-CAM ---------------------------------------------
+
+
+def dense_relu_model(seed, pixels_layer=None):
+    """image (4, 4, 1) → flatten → Dense(5, relu) → Dense(3): one ReLU, easy to write out."""
+    inputs = keras.Input((4, 4, 1))
+    x = keras.layers.Flatten()(inputs)
+    init = keras.initializers.RandomNormal(stddev=1.0, seed=seed)
+    hidden = keras.layers.Dense(5, kernel_initializer=init, bias_initializer=init,
+                                name="hidden", activation=None if pixels_layer else "relu")(x)
+    if pixels_layer:
+        hidden = pixels_layer(hidden)
+    outputs = keras.layers.Dense(3, kernel_initializer=init, name="out")(hidden)
+    return keras.Model(inputs, outputs)
+
+
+def test_guided_backprop_follows_the_guided_relu_rule():
+    """d S_c / d x through a guided ReLU: W1 (1[z > 0] · 1[g > 0] · g) with g = W2[:, c],
+    where plain saliency has W1 (1[z > 0] · g)."""
+    model = dense_relu_model(60)
+    x = np.random.default_rng(60).standard_normal((3, 4, 4, 1)).astype(np.float32)
+    w1, b1 = model.get_layer("hidden").get_weights()
+    w2, _ = model.get_layer("out").get_weights()
+    z = x.reshape(3, -1) @ w1 + b1
+    for c in range(3):
+        g = w2[:, c]
+        guided = ((z > 0) * (g > 0) * g) @ w1.T
+        plain = ((z > 0) * g) @ w1.T
+        np.testing.assert_allclose(C.guided_backprop(model, x, c),
+                                   np.abs(guided).reshape(3, 4, 4), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(C.saliency(model, x, c), np.abs(plain).reshape(3, 4, 4),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_guided_relus_are_undone_after_the_pass():
+    model, x = gap_model(61), images(3, 61)
+    before = C.saliency(model, x, 1)
+    guided = C.guided_backprop(model, x, 1)
+    assert not np.allclose(guided, before)
+    relus = [layer for _, layer in graph.walk(model)
+             if getattr(layer, "activation", None) is keras.activations.relu]
+    assert len(relus) >= 2  # the convolutions have their own ReLU back
+    np.testing.assert_allclose(C.Saliency()(model, x, 1, batch_size=2), before, rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_guided_backprop_refuses_a_relu_layer_and_a_model_without_relu():
+    with pytest.raises(ValueError, match="keras.layers.ReLU"):
+        C.guided_backprop(dense_relu_model(62, keras.layers.ReLU()), np.zeros((1, 4, 4, 1)), 0)
+    linear = dense_relu_model(62, keras.layers.Identity())
+    with pytest.raises(ValueError, match="no ReLU"):
+        C.guided_backprop(linear, np.zeros((1, 4, 4, 1)), 0)
+
+
+def test_guided_grad_cam_is_guided_backprop_times_the_upsampled_grad_cam():
+    model, x = gap_model(63), images(4, 63)
+    classes = np.array([0, 1, 2, 3])
+    expected = C.guided_backprop(model, x, classes) * C.upsample(
+        C.grad_cam(model, x, classes), (SIZE, SIZE))
+    got = C.guided_grad_cam(model, x, classes)
+    assert got.shape == (4, SIZE, SIZE) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-8)
+    early = C.guided_grad_cam(model, x, classes, layer="c1", batch_size=3)
+    np.testing.assert_allclose(early, C.guided_backprop(model, x, classes) * C.upsample(
+        C.grad_cam(model, x, classes, layer="c1"), (SIZE, SIZE)), rtol=1e-5, atol=1e-8)
+    assert "Guided Grad-CAM" not in C.METHODS  # made of two registered methods
 
 
 def test_pixel_methods_refuse_a_layer_and_occlusion_a_patch_too_big():
