@@ -5,7 +5,8 @@ follows the authors' ``evaluation.py`` (github.com/clovaai/wsolevaluation) step 
 with OpenCV's contours as there, so that its numbers mean what the paper's tables mean.
 ``tests/test_wsol.py`` runs the authors' own unit-test cases. The module has
 :data:`CAM_THRESHOLDS`, :data:`IOU_THRESHOLDS`, :func:`iou_matrix`, :func:`boxes_from_map`,
-:func:`to_inclusive`, :func:`max_box_acc`, :func:`max_box_acc_v2` and :func:`pxap`.
+:func:`to_inclusive`, :func:`scale_maps`, :func:`max_box_acc`, :func:`max_box_acc_v2` and
+:func:`pxap`.
 
 Where the protocol differs from :func:`camlib.localize.box_from_map`:
 
@@ -52,6 +53,7 @@ __all__ = [
     "iou_matrix",
     "boxes_from_map",
     "to_inclusive",
+    "scale_maps",
     "max_box_acc",
     "max_box_acc_v2",
     "pxap",
@@ -220,8 +222,27 @@ def to_inclusive(boxes):
     return boxes - np.array([0, 0, 1, 1])
 
 
-def _scaled_maps(maps, image_size, name):
-    """Each map resized bicubically to the image, then min-max scaled (flat: zeros)."""
+def scale_maps(maps, *, image_size, name="maps"):
+    """The authors' inference: each map resized bicubically to the image, then min-max scaled.
+
+    ``cv2.resize`` with ``INTER_CUBIC`` to ``image_size``, then ``(m - min) / (max - min)``
+    with no ReLU. A flat map becomes zeros; it is tested before the resize, because the
+    bicubic kernel's rounding can make a flat map slightly uneven, which min-max scaling
+    would blow up into a false contrast. :func:`max_box_acc` does this itself; give
+    :func:`pxap` maps scaled this way.
+
+    Args:
+        maps: (N, h, w) or one (h, w) map, any method.
+        image_size: (H, W) of the images, keyword-only.
+        name: the argument's name in error messages.
+
+    Returns:
+        float64 (N, H, W) in [0, 1].
+
+    Example:
+        >>> scale_maps(np.array([[[0.0, 1.0], [2.0, 3.0]]]), image_size=4).shape
+        (1, 4, 4)
+    """
     from camlib.localize import check_image_size
     from camlib.maps import check_maps
 
@@ -231,6 +252,8 @@ def _scaled_maps(maps, image_size, name):
     height, width = check_image_size(image_size)
     scaled = np.zeros((len(maps), height, width))
     for i, one in enumerate(maps):
+        if one.max() == one.min():
+            continue  # flat: zeros (bicubic rounding would fake a contrast)
         resized = cv2.resize(np.ascontiguousarray(one, dtype=np.float32), (width, height),
                              interpolation=cv2.INTER_CUBIC).astype(np.float64)
         low, high = resized.min(), resized.max()
@@ -273,7 +296,7 @@ def max_box_acc(maps, boxes, *, image_size, thresholds=CAM_THRESHOLDS,
     Raises:
         ValueError: maps and boxes that do not match, "no box" rows, or bad settings.
     """
-    scaled = _scaled_maps(maps, image_size, "maps")
+    scaled = scale_maps(maps, image_size=image_size)
     truth = to_inclusive(boxes)
     if len(truth) != len(scaled):
         raise ValueError(f"got {len(scaled)} maps but {len(truth)} boxes")
@@ -320,7 +343,7 @@ def pxap(maps, masks, *, ignore=None, thresholds=CAM_THRESHOLDS):
 
     Args:
         maps: (N, H, W) maps in [0, 1] at the masks' resolution (scale them with
-            :func:`camlib.maps.normalize` and :func:`camlib.maps.upsample` first).
+            :func:`scale_maps` first, as the authors do).
         masks: (N, H, W) booleans, True on the object.
         ignore: optional (N, H, W) booleans: pixels counted neither way (the authors'
             "ignore" regions, value 255 in their masks).

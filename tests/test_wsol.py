@@ -189,3 +189,16 @@ def test_bad_input_is_refused_with_the_fix():
         wsol.pxap(np.zeros((1, 4, 4)), np.zeros((1, 4, 4)))
     with pytest.raises(ValueError, match="same shape"):
         wsol.pxap(np.zeros((1, 4, 4)), np.zeros((1, 5, 4), bool))
+
+
+def test_scale_maps_is_the_authors_bicubic_resize_then_min_max():
+    import cv2
+
+    maps = np.random.default_rng(3).standard_normal((2, 4, 4)).astype(np.float32)
+    maps[1] = 5.0  # flat: zeros, as normalize_scoremap gives
+    scaled = wsol.scale_maps(maps, image_size=(8, 12))
+    resized = cv2.resize(maps[0], (12, 8), interpolation=cv2.INTER_CUBIC)
+    expected = (resized - resized.min()) / (resized.max() - resized.min())
+    np.testing.assert_allclose(scaled[0], expected, rtol=1e-6, atol=1e-7)
+    assert scaled.shape == (2, 8, 12) and (scaled[1] == 0).all()
+    assert scaled[0].min() == 0.0 and scaled[0].max() == 1.0
