@@ -385,6 +385,34 @@ def _in_chunks(total, chunk, body):
     return tf.transpose(parts.concat())
 
 
+def _sum_over_copies(probe, copies, copies_of, per_copy):
+    """Σ over ``copies`` perturbed copies of each image of ``per_copy(dS/dcopy)``.
+
+    ``copies_of(start, stop)`` gives the copies start … stop − 1 of every image,
+    (n, stop − start, H, W, C); each copy's class score is differentiated with respect to
+    the copy, and ``per_copy`` maps those gradients (n, k, H, W, C) to the terms that are
+    summed over the copy axis. Copies go through the model in chunks of at most
+    ``probe.budget`` inputs. SmoothGrad and Integrated Gradients share this loop.
+    """
+    images, classes = probe.images, probe.classes
+    shape = tuple(images.shape[1:])
+    n = tf.shape(images)[0]
+    chunk = tf.maximum(probe.budget // n, 1)
+
+    def step(start, total):
+        stop = tf.minimum(start + chunk, copies)
+        inputs = tf.reshape(copies_of(start, stop), (-1, *shape))
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            values = _class_of_each(probe.scores(inputs), classes, stop - start)
+        grads = tf.reshape(tape.gradient(values, inputs), (n, -1, *shape))
+        return stop, total + tf.reduce_sum(per_copy(grads), axis=1)
+
+    zero = tf.zeros_like(per_copy(tf.zeros_like(images)[:, None])[:, 0])
+    _, total = tf.while_loop(lambda start, _: start < copies, step, [tf.constant(0), zero])
+    return total
+
+
 def _class_of_each(values, classes, copies):
     """Pick each image's class from (n·copies, classes) scores laid out image-major."""
     return tf.reshape(tf.gather(values, tf.repeat(classes, copies), batch_dims=1), (-1, copies))
@@ -769,29 +797,20 @@ class SmoothGrad(ProbeMethod):
 
     def explain(self, probe):
         """The mean over noisy copies of the saliency map."""
-        images, classes = probe.images, probe.classes
+        images = probe.images
         shape = tuple(images.shape[1:])
         noise = np.random.default_rng(self.seed).standard_normal((self.samples, *shape))
         noise = tf.constant(noise.astype(np.float32))
         spread = tf.reduce_max(images, axis=(1, 2, 3)) - tf.reduce_min(images, axis=(1, 2, 3))
         sigma = (self.noise_level * spread)[:, None, None, None, None]
-        n = tf.shape(images)[0]
-        chunk = tf.maximum(probe.budget // n, 1)
 
-        def step(start, total):
-            stop = tf.minimum(start + chunk, self.samples)
-            noisy = images[:, None] + sigma * noise[None, start:stop]
-            noisy = tf.reshape(noisy, (-1, *shape))
-            with tf.GradientTape() as tape:
-                tape.watch(noisy)
-                values = _class_of_each(probe.scores(noisy), classes, stop - start)
-            grads = tf.reshape(tape.gradient(values, noisy), (n, -1, *shape))
-            return stop, total + tf.reduce_sum(tf.reduce_max(tf.abs(grads), axis=-1), axis=1)
+        def noisy(start, stop):
+            return images[:, None] + sigma * noise[None, start:stop]
 
-        total = tf.zeros(tf.concat([[n], tf.shape(images)[1:3]], 0))
-        _, total = tf.while_loop(lambda start, _: start < self.samples, step,
-                                 [tf.constant(0), total])
-        return total / self.samples
+        def saliency_of(grads):
+            return tf.reduce_max(tf.abs(grads), axis=-1)
+
+        return _sum_over_copies(probe, self.samples, noisy, saliency_of) / self.samples
 
 
 #: The reference images :class:`IntegratedGradients` starts from.
@@ -844,27 +863,15 @@ class IntegratedGradients(ProbeMethod):
 
     def explain(self, probe):
         """(x − x') times the mean gradient on the path, summed over colour channels."""
-        images, classes = probe.images, probe.classes
-        shape = tuple(images.shape[1:])
+        images = probe.images
         start_images = self.baselines(images)
-        n = tf.shape(images)[0]
-        chunk = tf.maximum(probe.budget // n, 1)
         points = (tf.range(self.steps, dtype=tf.float32) + 0.5) / self.steps
 
-        def step(start, total):
-            stop = tf.minimum(start + chunk, self.steps)
+        def path(start, stop):
             t = points[start:stop][None, :, None, None, None]
-            path = start_images[:, None] + t * (images - start_images)[:, None]
-            path = tf.reshape(path, (-1, *shape))
-            with tf.GradientTape() as tape:
-                tape.watch(path)
-                values = _class_of_each(probe.scores(path), classes, stop - start)
-            grads = tf.reshape(tape.gradient(values, path), (n, -1, *shape))
-            return stop, total + tf.reduce_sum(grads, axis=1)
+            return start_images[:, None] + t * (images - start_images)[:, None]
 
-        total = tf.zeros_like(images)
-        _, total = tf.while_loop(lambda start, _: start < self.steps, step,
-                                 [tf.constant(0), total])
+        total = _sum_over_copies(probe, self.steps, path, tf.identity)
         return tf.reduce_sum((images - start_images) * total / self.steps, axis=-1)
 
 
