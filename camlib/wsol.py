@@ -262,7 +262,7 @@ def scale_maps(maps, *, image_size, name="maps"):
     return scaled
 
 
-def _whole_percentages(values, name):
+def _check_percentages(values, name):
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise ValueError(f"{name} must be a list of IoU thresholds in percent, e.g. (30, 50, 70)")
     values = tuple(values)
@@ -301,7 +301,7 @@ def max_box_acc(maps, boxes, *, image_size, thresholds=CAM_THRESHOLDS,
     if len(truth) != len(scaled):
         raise ValueError(f"got {len(scaled)} maps but {len(truth)} boxes")
     thresholds = _check_thresholds(thresholds)
-    deltas = _whole_percentages(iou_thresholds, "iou_thresholds")
+    deltas = _check_percentages(iou_thresholds, "iou_thresholds")
     best_iou = np.zeros((len(scaled), len(thresholds)))
     for i, score_map in enumerate(scaled):
         per_threshold = boxes_from_map(score_map, thresholds, multi_contour=multi_contour)

@@ -41,6 +41,11 @@ def test_authors_iou_realistic_values():
 # --- compute_bboxes_from_scoremaps ----------------------------------------------------
 
 THRESHOLDS = np.arange(0, 1, 0.2)
+# The authors' multimodal case (array[y][x]), used twice below.
+MULTIMODAL = np.array([[0.4, 0.0, 0.2, 0.2, 0.2],
+                       [0.4, 0.4, 0.0, 0.4, 0.0],
+                       [0.0, 0.0, 0.0, 0.4, 0.0],
+                       [1.0, 0.6, 0.8, 0.2, 0.2]])
 
 
 def first_boxes(score_map):
@@ -63,11 +68,7 @@ def test_authors_boxes_of_a_unimodal_map():
 def test_authors_boxes_of_a_multimodal_map():
     """At 0.2 the largest contour is the three-pixel blob at the top left: the five-pixel
     region at the bottom is one pixel wide, so its contour has a smaller area."""
-    score_map = np.array([[0.4, 0.0, 0.2, 0.2, 0.2],
-                          [0.4, 0.4, 0.0, 0.4, 0.0],
-                          [0.0, 0.0, 0.0, 0.4, 0.0],
-                          [1.0, 0.6, 0.8, 0.2, 0.2]])
-    assert first_boxes(score_map) == [[0, 0, 4, 3], [0, 0, 2, 2], [0, 3, 3, 3],
+    assert first_boxes(MULTIMODAL) == [[0, 0, 4, 3], [0, 0, 2, 2], [0, 3, 3, 3],
                                       [2, 3, 3, 3], [0, 3, 1, 3]]
 
 
@@ -81,12 +82,8 @@ def test_camlib_rule_differs_from_the_protocol_on_the_multimodal_map():
     camlib at 0.4 keeps the same pixels, but boxes the region with the most pixels (the
     five-pixel chain), with exclusive ends. The protocol boxes the three-pixel blob,
     one pixel larger than the blob on the right and at the bottom."""
-    score_map = np.array([[0.4, 0.0, 0.2, 0.2, 0.2],
-                          [0.4, 0.4, 0.0, 0.4, 0.0],
-                          [0.0, 0.0, 0.0, 0.4, 0.0],
-                          [1.0, 0.6, 0.8, 0.2, 0.2]])
-    assert wsol.boxes_from_map(score_map, [0.2])[0].tolist() == [[0, 0, 2, 2]]
-    assert tuple(localize.box_from_map(score_map, 0.4)) == (0, 1, 4, 4)
+    assert wsol.boxes_from_map(MULTIMODAL, [0.2])[0].tolist() == [[0, 0, 2, 2]]
+    assert tuple(localize.box_from_map(MULTIMODAL, 0.4)) == (0, 1, 4, 4)
 
 
 # --- MaskEvaluator (PxAP) -------------------------------------------------------------
