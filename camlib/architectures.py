@@ -2,6 +2,10 @@
 
 - :func:`gap_cnn`: a small CNN whose last convolution ``conv_cam`` feeds global average
   (or max) pooling and one Dense layer ``fc``: the head that CAM needs (chapters 4 and 6).
+  ``pooling="flatten"`` gives the usual fully connected head instead, and ``pools`` a
+  finer map with the same weights (chapter 5).
+- :func:`box_cnn`: the same convolutions with a head that predicts the object's box from
+  the true boxes: the fully supervised model of chapter 5.
 - :func:`vggcam`: the slides' VGGCAM, VGG16's convolutional blocks plus ``conv_cam``, GAP
   and ``fc``; ``width`` scales it down so that it trains on a CPU (chapter 5).
 - :func:`vgg16_for_images`: VGG16's convolutional blocks behind their own preprocessing,
@@ -30,7 +34,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["ARCHITECTURES", "VGG16_MEAN_BGR", "gap_cnn", "vggcam", "vgg16_for_images"]
+__all__ = ["ARCHITECTURES", "VGG16_MEAN_BGR", "gap_cnn", "box_cnn", "vggcam",
+           "vgg16_for_images"]
 
 #: VGG16's input preprocessing ("caffe" mode): BGR channel order, ImageNet mean removed.
 VGG16_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -110,8 +115,40 @@ def _vgg16(input_shape, imagenet, offline_hint):
         ) from err
 
 
+def _check_small_cnn(width, downsample, depth, cam_channels, pools):
+    """The options of the small CNN as ints; ``pools`` defaults to ``downsample``."""
+    width = _integer(width, "width", 1)
+    downsample = _integer(downsample, "downsample", 0)
+    depth = _integer(depth, "depth", 1)
+    if cam_channels is not None:
+        cam_channels = _integer(cam_channels, "cam_channels", 1)
+    pools = downsample if pools is None else _integer(pools, "pools", 0)
+    if pools > downsample:
+        raise ValueError(f"pools={pools} must be at most downsample={downsample}: only the "
+                         "first downsample blocks can end with a pool.")
+    return width, downsample, depth, cam_channels, pools
+
+
+def _small_cnn_features(inputs, width, downsample, depth, cam_channels, pools):
+    """The convolutions of :func:`gap_cnn` up to ``conv_cam``, on the Keras tensor ``inputs``."""
+    layers = _keras().layers
+    x = layers.Rescaling(2.0, offset=-1.0, name="centre")(inputs)  # [0, 1] -> [-1, 1]
+    for block in range(1, downsample + 1):
+        x = layers.Conv2D(width * 2 ** (block - 1), 3, padding="same", activation="relu",
+                          kernel_initializer="he_normal", name=f"block{block}_conv")(x)
+        if block <= pools:
+            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+    channels = width * 2**downsample
+    for conv in range(1, depth):
+        x = layers.Conv2D(channels, 3, padding="same", activation="relu",
+                          kernel_initializer="he_normal",
+                          name=f"block{downsample + 1}_conv{conv}")(x)
+    return layers.Conv2D(cam_channels or channels, 3, padding="same", activation="relu",
+                         kernel_initializer="he_normal", name="conv_cam")(x)
+
+
 def gap_cnn(input_shape, n_classes, *, pooling="avg", width=16, downsample=2, depth=4,
-            cam_channels=None):
+            cam_channels=None, pools=None):
     """A small CNN with the CAM head: convolutions → ``conv_cam`` → ``gap``/``gmp`` → ``fc``.
 
     The input, in [0, 1], is first centred to [-1, 1] (layer ``centre``). Then come
@@ -125,18 +162,31 @@ def gap_cnn(input_shape, n_classes, *, pooling="avg", width=16, downsample=2, de
     Coarser maps localize worse: on 64×64 shapes an 8×8 map draws boxes far larger than
     the object.
 
+    Two options change the head or the map's resolution and nothing else:
+
+    - ``pooling="flatten"`` replaces global pooling with a ``Flatten`` layer
+      (``flatten``), the head of VGG16 and AlexNet: ``fc`` then has one weight per
+      position and channel, and CAM is not defined (Grad-CAM is).
+    - ``pools`` keeps the pool of only the first ``pools`` blocks. Every layer and every
+      weight stays the same, but ``conv_cam`` has ``2**(downsample - pools)`` times the
+      resolution: ``pools=1`` gives a 32×32 map on a 64×64 input.
+
     Args:
         input_shape: (height, width, channels) of the images, in [0, 1].
         n_classes: number of classes, at least 2.
-        pooling: ``"avg"`` (global average pooling, layer ``gap``: CAM's choice) or
-            ``"max"`` (global max pooling, layer ``gmp``: for the GAP-vs-GMP comparison).
+        pooling: ``"avg"`` (global average pooling, layer ``gap``: CAM's choice),
+            ``"max"`` (global max pooling, layer ``gmp``: for the GAP-vs-GMP comparison)
+            or ``"flatten"`` (layer ``flatten``: the usual fully connected head).
         width: channels of the first block.
-        downsample: number of 2×2 poolings.
+        downsample: number of convolution blocks before the final stack.
         depth: convolutions at the final resolution, ``conv_cam`` included.
         cam_channels: channels of ``conv_cam`` (default ``width·2^downsample``).
+        pools: how many of the ``downsample`` blocks end with a 2×2 max pool (default:
+            all of them).
 
     Returns:
-        An uncompiled functional Keras model named ``gap_cnn_avg`` or ``gap_cnn_max``.
+        An uncompiled functional Keras model named ``gap_cnn_avg``, ``gap_cnn_max`` or
+        ``gap_cnn_flatten``.
 
     Raises:
         ValueError: an option out of range, or an input too small for ``downsample``.
@@ -145,15 +195,15 @@ def gap_cnn(input_shape, n_classes, *, pooling="avg", width=16, downsample=2, de
         >>> model = gap_cnn((64, 64, 3), 4)
         >>> model.get_layer("conv_cam").output.shape, model.output.shape
         ((None, 16, 16, 64), (None, 4))
+        >>> gap_cnn((64, 64, 3), 4, pools=1).get_layer("conv_cam").output.shape
+        (None, 32, 32, 64)
     """
-    if pooling not in ("avg", "max"):
-        raise ValueError(f'pooling={pooling!r} must be "avg" (GAP) or "max" (GMP).')
-    width = _integer(width, "width", 1)
-    downsample = _integer(downsample, "downsample", 0)
-    depth = _integer(depth, "depth", 1)
-    if cam_channels is not None:
-        cam_channels = _integer(cam_channels, "cam_channels", 1)
-    input_shape = _input_shape(input_shape, 2 ** (downsample + 1))
+    if pooling not in ("avg", "max", "flatten"):
+        raise ValueError(f'pooling={pooling!r} must be "avg" (GAP), "max" (GMP) or '
+                         '"flatten" (a fully connected head).')
+    width, downsample, depth, cam_channels, pools = _check_small_cnn(
+        width, downsample, depth, cam_channels, pools)
+    input_shape = _input_shape(input_shape, 2 ** (pools + 1))
     n_classes = _n_classes(n_classes)
 
     from camlib import graph
@@ -161,24 +211,59 @@ def gap_cnn(input_shape, n_classes, *, pooling="avg", width=16, downsample=2, de
     keras = _keras()
     layers = keras.layers
     inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Rescaling(2.0, offset=-1.0, name="centre")(inputs)  # [0, 1] -> [-1, 1]
-    for block in range(1, downsample + 1):
-        x = layers.Conv2D(width * 2 ** (block - 1), 3, padding="same", activation="relu",
-                          kernel_initializer="he_normal", name=f"block{block}_conv")(x)
-        x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
-    channels = width * 2**downsample
-    for conv in range(1, depth):
-        x = layers.Conv2D(channels, 3, padding="same", activation="relu",
-                          kernel_initializer="he_normal",
-                          name=f"block{downsample + 1}_conv{conv}")(x)
-    x = layers.Conv2D(cam_channels or channels, 3, padding="same", activation="relu",
-                      kernel_initializer="he_normal", name="conv_cam")(x)
+    x = _small_cnn_features(inputs, width, downsample, depth, cam_channels, pools)
     if pooling == "avg":
         x = layers.GlobalAveragePooling2D(name="gap")(x)
-    else:
+    elif pooling == "max":
         x = layers.GlobalMaxPooling2D(name="gmp")(x)
+    else:
+        x = layers.Flatten(name="flatten")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="fc")(x)
     model = keras.Model(inputs, outputs, name=f"gap_cnn_{pooling}")
+    return graph.declare_input_range(model, 0.0, 1.0)
+
+
+def box_cnn(input_shape, n_classes=None, *, width=16, downsample=2, depth=4,
+            cam_channels=None, pools=None):
+    """The convolutions of :func:`gap_cnn` with a box head: it predicts the object's box.
+
+    This is the fully supervised model of chapter 5: it learns from the true boxes, which
+    a CAM model never sees. After ``conv_cam`` come ``flatten`` and ``box``, a Dense
+    layer of 4 sigmoid units: ``(x0, y0, x1, y1)`` divided by the image's width and
+    height (:func:`camlib.localize.boxes_from_fractions` turns them into pixel boxes).
+    Flatten keeps the position of every feature, which a box needs and global pooling
+    would average away.
+
+    Args:
+        input_shape: (height, width, channels) of the images, in [0, 1].
+        n_classes: ignored: it is accepted so that every builder has the same form. The
+            model predicts one box per image, whatever its class.
+        width: channels of the first block, as for :func:`gap_cnn`.
+        downsample: number of convolution blocks before the final stack.
+        depth: convolutions at the final resolution, ``conv_cam`` included.
+        cam_channels: channels of ``conv_cam`` (default ``width·2^downsample``).
+        pools: how many of the ``downsample`` blocks end with a 2×2 max pool.
+
+    Returns:
+        An uncompiled functional Keras model named ``box_cnn``, with output (N, 4).
+
+    Example:
+        >>> box_cnn((64, 64, 3), 4).output.shape
+        (None, 4)
+    """
+    width, downsample, depth, cam_channels, pools = _check_small_cnn(
+        width, downsample, depth, cam_channels, pools)
+    input_shape = _input_shape(input_shape, 2 ** (pools + 1))
+
+    from camlib import graph
+
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = _small_cnn_features(inputs, width, downsample, depth, cam_channels, pools)
+    x = layers.Flatten(name="flatten")(x)
+    outputs = layers.Dense(4, activation="sigmoid", name="box")(x)
+    model = keras.Model(inputs, outputs, name="box_cnn")
     return graph.declare_input_range(model, 0.0, 1.0)
 
 
@@ -321,4 +406,4 @@ def vgg16_for_images(input_shape=(224, 224, 3), n_classes=None, *, imagenet=Fals
 
 
 #: The builders by the name a zoo config gives in its ``model`` key.
-ARCHITECTURES = {"gap_cnn": gap_cnn, "vggcam": vggcam}
+ARCHITECTURES = {"gap_cnn": gap_cnn, "box_cnn": box_cnn, "vggcam": vggcam}

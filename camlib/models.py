@@ -2,10 +2,12 @@
 
 ``from camlib import models`` gives the names of two modules, so that notebooks need one:
 
-- from :mod:`camlib.architectures`, the networks: :func:`gap_cnn`, :func:`vggcam`,
+- from :mod:`camlib.architectures`, the networks: :func:`gap_cnn`, :func:`box_cnn`,
+  :func:`vggcam`,
   :func:`vgg16_for_images`, :data:`ARCHITECTURES` and :data:`VGG16_MEAN_BGR`;
 - from :mod:`camlib.zoo`, the trained models and their data: :data:`ZOO`,
-  :data:`DEFAULTS`, :data:`DATASETS`, :data:`CLASSES`, :data:`BUILDERS`, :data:`SPLITS`,
+  :data:`DEFAULTS`, :data:`DATASETS`, :data:`TASKS`, :data:`LABELS`, :data:`CLASSES`,
+  :data:`BUILDERS`, :data:`SPLITS`,
   :func:`config`, :func:`split_seed`, :func:`dataset`, :func:`build`, :func:`cutmix`,
   :func:`train`, :func:`get`, :func:`cache_dir`, :func:`cache_key`,
   :data:`TRAINING_CODE` and :data:`STALE_SECONDS`.
@@ -19,6 +21,7 @@ Example:
 from camlib.architectures import (
     ARCHITECTURES,
     VGG16_MEAN_BGR,
+    box_cnn,
     gap_cnn,
     vgg16_for_images,
     vggcam,
@@ -28,9 +31,11 @@ from camlib.zoo import (
     CLASSES,
     DATASETS,
     DEFAULTS,
+    LABELS,
     MODEL_LOG,
     SPLITS,
     STALE_SECONDS,
+    TASKS,
     TRAINING_CODE,
     ZOO,
     build,
@@ -46,8 +51,9 @@ from camlib.zoo import (
 )
 
 __all__ = [
-    "ARCHITECTURES", "VGG16_MEAN_BGR", "gap_cnn", "vggcam", "vgg16_for_images",
-    "ZOO", "DEFAULTS", "DATASETS", "CLASSES", "BUILDERS", "SPLITS", "TRAINING_CODE",
-    "STALE_SECONDS", "config", "split_seed", "dataset", "build", "cutmix", "train", "get",
+    "ARCHITECTURES", "VGG16_MEAN_BGR", "gap_cnn", "box_cnn", "vggcam", "vgg16_for_images",
+    "ZOO", "DEFAULTS", "DATASETS", "CLASSES", "BUILDERS", "SPLITS", "TASKS", "LABELS",
+    "TRAINING_CODE", "STALE_SECONDS", "config", "split_seed", "dataset", "build", "cutmix",
+    "train", "get",
     "cache_dir", "cache_key", "is_cached", "MODEL_LOG",
 ]

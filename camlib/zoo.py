@@ -4,7 +4,8 @@ Chapters 4 to 7 take their trained models from here. The module has:
 
 - :data:`ZOO`: the configurations of the book's trained models, by name;
   :data:`DEFAULTS` fills in what a configuration leaves out, and :data:`DATASETS`,
-  :data:`CLASSES`, :data:`BUILDERS` and :data:`SPLITS` say what its keys may name.
+  :data:`CLASSES`, :data:`BUILDERS`, :data:`SPLITS`, :data:`TASKS` and :data:`LABELS` say
+  what its keys may name.
 - :func:`config`: the complete, checked configuration of a zoo name or a partial dict.
 - :func:`dataset` and :func:`split_seed`: the exact images of a model's train, val or
   test split.
@@ -54,7 +55,8 @@ import numpy as np
 from camlib import architectures, data
 
 __all__ = [
-    "ZOO", "DEFAULTS", "DATASETS", "CLASSES", "BUILDERS", "SPLITS", "TRAINING_CODE",
+    "ZOO", "DEFAULTS", "DATASETS", "CLASSES", "BUILDERS", "SPLITS", "TASKS", "LABELS",
+    "TRAINING_CODE",
     "STALE_SECONDS", "config", "split_seed", "dataset", "build", "cutmix", "train", "get",
     "cache_dir", "cache_key", "is_cached", "MODEL_LOG",
 ]
@@ -64,6 +66,8 @@ CLASSES = {"shapes": data.SHAPE_CLASSES, "lanes": data.LANE_CLASSES}
 BUILDERS = architectures.ARCHITECTURES
 SPLITS = ("train", "val", "test")
 AUGMENTS = (None, "cutmix")
+TASKS = ("classes", "boxes")
+LABELS = ("true", "permuted")
 
 DEFAULTS = {
     "dataset": "shapes",
@@ -77,6 +81,8 @@ DEFAULTS = {
     "batch_size": 64,
     "learning_rate": 1e-3,
     "augment": None,
+    "task": "classes",
+    "labels": "true",
     "seed": 0,
 }
 """What a configuration takes for each key it leaves out."""
@@ -92,6 +98,18 @@ ZOO = {
     "lanes-gap": {"dataset": "lanes", "model_kwargs": {"pooling": "avg"}, "epochs": 6},
     "shapes-vggcam": {"dataset": "shapes", "model": "vggcam", "model_kwargs": {"width": 0.125},
                       "epochs": 12},
+    # The same convolutions as shapes-gap, with a Flatten -> Dense head (the usual FC top).
+    "shapes-fc": {"dataset": "shapes", "model_kwargs": {"pooling": "flatten"},
+                  "n_train": 6000, "epochs": 6},
+    # shapes-gap without its second pool: the same layers and weights, a 32x32 map.
+    "shapes-gap-32": {"dataset": "shapes", "model_kwargs": {"pooling": "avg", "pools": 1},
+                      "n_train": 6000, "epochs": 6},
+    # The fully supervised bound: the same convolutions, trained on the true boxes.
+    "shapes-boxes": {"dataset": "shapes", "model": "box_cnn", "task": "boxes",
+                     "n_train": 6000, "epochs": 6},
+    # Adebayo et al.'s data randomization test: shapes-gap trained on permuted labels.
+    "shapes-gap-permuted": {"dataset": "shapes", "model_kwargs": {"pooling": "avg"},
+                            "labels": "permuted", "n_train": 6000, "epochs": 6},
 }
 """Configurations of the trained models that :func:`get` serves, by name.
 
@@ -99,15 +117,20 @@ Keys a configuration may set (anything missing takes its value in :data:`DEFAULT
 ``dataset`` (a key of :data:`DATASETS`), ``dataset_kwargs`` (keyword arguments of the
 dataset function, for every split), ``model`` (a key of :data:`BUILDERS`),
 ``model_kwargs`` (the builder's options), ``n_train``, ``n_val``, ``n_test``, ``epochs``,
-``batch_size``, ``learning_rate``, ``augment`` (``None`` or ``"cutmix"``), ``seed`` and
-``name`` (a label only: it names the cache files, not the weights).
+``batch_size``, ``learning_rate``, ``augment`` (``None`` or ``"cutmix"``), ``task``
+(``"classes"``, or ``"boxes"`` for a model that learns the true boxes, such as
+``box_cnn``), ``labels`` (``"true"``, or ``"permuted"``: the training labels shuffled
+once, for the data randomization test), ``seed`` and ``name`` (a label only: it names the
+cache files, not the weights).
 """
 
 #: The functions and tables of this module that shape the weights. Their code, without
-#: docstrings and comments, goes into :func:`cache_key` with all of ``data.py`` and
-#: ``architectures.py``; a function that training calls must be listed here.
+#: docstrings and comments, goes into :func:`cache_key` with the code of ``data.py`` and
+#: ``architectures.py`` that the config's dataset and builder use; a function of this
+#: module that training calls must be listed here.
 TRAINING_CODE = ("DATASETS", "CLASSES", "BUILDERS", "SPLITS", "DEFAULTS", "split_seed",
-                 "dataset", "build", "cutmix", "train")
+                 "dataset", "build", "cutmix", "train", "_box_targets", "_box_accuracy",
+                 "_training_labels")
 
 #: A temporary cache file older than this many seconds is left over from a killed write.
 STALE_SECONDS = 300
@@ -116,6 +139,8 @@ STALE_SECONDS = 300
 #: serves, one JSON line each (notebooks/conftest.py sets it, to list the book's models).
 MODEL_LOG = "CAMLIB_MODEL_LOG"
 
+# Builders whose output is a box, not class scores: they need task="boxes".
+_BOX_MODELS = ("box_cnn",)
 _INTEGER_KEYS = {"n_train": 1, "n_val": 1, "n_test": 1, "epochs": 1, "batch_size": 1,
                  "seed": 0}
 # Dataset arguments that each split sets itself, or that change what a dataset returns.
@@ -216,6 +241,18 @@ def config(name_or_config):
         raise ValueError(f"model={full['model']!r} must be one of {', '.join(BUILDERS)}.")
     if full["augment"] not in AUGMENTS:
         raise ValueError(f'augment={full["augment"]!r} must be None or "cutmix".')
+    if full["task"] not in TASKS:
+        raise ValueError(f'task={full["task"]!r} must be "classes" or "boxes".')
+    if full["labels"] not in LABELS:
+        raise ValueError(f'labels={full["labels"]!r} must be "true" or "permuted".')
+    boxes_model = full["model"] in _BOX_MODELS
+    if (full["task"] == "boxes") != boxes_model:
+        raise ValueError(f'task={full["task"]!r} does not fit model={full["model"]!r}: '
+                         f'task="boxes" goes with a box model ({", ".join(_BOX_MODELS)}), '
+                         'task="classes" with a classifier.')
+    if full["task"] == "boxes" and (full["augment"] or full["labels"] != "true"):
+        raise ValueError('task="boxes" learns the true boxes: use augment=None and '
+                         'labels="true".')
     for key, minimum in _INTEGER_KEYS.items():
         value = full[key]
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -405,6 +442,35 @@ def _resolve_verbose(verbose):
     return int(verbose)
 
 
+def _training_labels(labels, cfg):
+    """The labels a model learns: the true ones, or a permutation of them (data randomization).
+
+    The permutation has its own generator, so that it does not change the draws of
+    :func:`cutmix` or of Keras.
+    """
+    if cfg["labels"] == "true":
+        return labels
+    return np.random.default_rng([cfg["seed"], 1]).permutation(labels)
+
+
+def _box_targets(boxes, size):
+    """True boxes as fractions of the image's side, the targets of a box model (N, 4)."""
+    from camlib import localize
+
+    boxes = localize.check_boxes(boxes, image_size=size, allow_no_box=False)
+    height, width = size
+    return (np.asarray(boxes, np.float32) / np.array([width, height, width, height],
+                                                     np.float32))
+
+
+def _box_accuracy(fractions, boxes, size):
+    """The share of predicted boxes (as fractions) with IoU ≥ 0.5 against the true ones."""
+    from camlib import localize
+
+    predicted = localize.boxes_from_fractions(fractions, size)
+    return float(np.mean(localize.paired_ious(predicted, boxes) >= 0.5))
+
+
 def train(name_or_config, *, verbose="auto"):
     """Train a model from a zoo name or config, deterministically, without any cache.
 
@@ -417,6 +483,12 @@ def train(name_or_config, *, verbose="auto"):
         name_or_config: a zoo name or config (see :func:`config`).
         verbose: ``"auto"`` (one line per epoch in a notebook, silent elsewhere), or
             Keras's 0, 1 or 2.
+
+    With ``task="boxes"`` the model learns each image's true box, as fractions of the
+    image's side, with a mean squared error; its ``val_accuracy`` is then the share of
+    validation images whose predicted box has IoU ≥ 0.5 with the true one (the
+    localization accuracy of chapter 5). With ``labels="permuted"`` the training labels
+    are shuffled once, from the seed, and ``val_accuracy`` is measured on the true labels.
 
     Returns:
         ``(model, record)``; ``record`` holds the full ``config``, ``val_accuracy``,
@@ -439,18 +511,23 @@ def train(name_or_config, *, verbose="auto"):
     keras.utils.set_random_seed(cfg["seed"])
     tf.config.experimental.enable_op_determinism()
     n_classes = len(CLASSES[cfg["dataset"]])
-    x_train, y_train, _ = dataset(cfg, "train")
-    x_val, y_val, _ = dataset(cfg, "val")
-    onehot_train, onehot_val = np.eye(n_classes, dtype=np.float32)[y_train], np.eye(
-        n_classes, dtype=np.float32
-    )[y_val]
-
+    x_train, y_train, boxes_train = dataset(cfg, "train")
+    x_val, y_val, boxes_val = dataset(cfg, "val")
     model = build(cfg)
-    model.compile(
-        optimizer=keras.optimizers.Adam(cfg["learning_rate"]),
-        loss="categorical_crossentropy",
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-    )
+    if cfg["task"] == "boxes":
+        onehot_train = _box_targets(boxes_train, x_train.shape[1:3])
+        onehot_val = _box_targets(boxes_val, x_val.shape[1:3])
+        model.compile(optimizer=keras.optimizers.Adam(cfg["learning_rate"]), loss="mse")
+    else:
+        y_fit = _training_labels(y_train, cfg)
+        onehot_train, onehot_val = np.eye(n_classes, dtype=np.float32)[y_fit], np.eye(
+            n_classes, dtype=np.float32
+        )[y_val]
+        model.compile(
+            optimizer=keras.optimizers.Adam(cfg["learning_rate"]),
+            loss="categorical_crossentropy",
+            metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        )
     rng = np.random.default_rng(cfg["seed"])
     history = {}
     start = time.perf_counter()
@@ -471,7 +548,11 @@ def train(name_or_config, *, verbose="auto"):
         raise ValueError(f"training diverged: some weights are NaN or inf after "
                          f"{cfg['epochs']} epochs at learning_rate={cfg['learning_rate']}; "
                          "lower the learning rate.")
-    val_accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(1) == y_val))
+    if cfg["task"] == "boxes":
+        val_accuracy = _box_accuracy(model.predict(x_val, verbose=0), boxes_val,
+                                     x_val.shape[1:3])
+    else:
+        val_accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(1) == y_val))
     record = {
         "config": cfg,
         "val_accuracy": val_accuracy,
@@ -513,31 +594,68 @@ def _without_docstrings(tree):
     return tree
 
 
-def _code(path, names=None):
+def _defined(node):
+    """The names that a top-level statement defines (functions, classes, assignments)."""
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return {node.target.id}
+    return set()
+
+
+def _reachable(tree, roots):
+    """``roots`` and every top-level name of ``tree`` that their code uses, transitively."""
+    definitions = {}
+    for node in tree.body:
+        for name in _defined(node):
+            definitions.setdefault(name, []).append(node)
+    found, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name in found or name not in definitions:
+            continue
+        found.add(name)
+        todo.extend(n.id for node in definitions[name] for n in ast.walk(node)
+                    if isinstance(n, ast.Name) and n.id in definitions)
+    return found
+
+
+def _code(path, names=None, *, reachable_from=None):
     """The parsed code of ``path`` without docstrings or comments, as text.
 
-    With ``names``, only the top-level functions and assignments of those names count.
+    With ``names``, only the top-level functions and assignments of those names count;
+    with ``reachable_from``, those names and every top-level name their code uses, so
+    that a function the model's training never calls does not change the text.
     Formatting, comments and docstrings do not change the text; code does.
     """
     tree = _without_docstrings(ast.parse(Path(path).read_text(encoding="utf-8")))
+    if reachable_from is not None:
+        names = _reachable(tree, reachable_from)
+        missing = set(reachable_from) - names
+        if missing:
+            raise RuntimeError(f"{path} does not define {sorted(missing)}.")
     if names is not None:
-        def defined(node):
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                return {node.name}
-            if isinstance(node, ast.Assign):
-                return {t.id for t in node.targets if isinstance(t, ast.Name)}
-            return set()
-
-        tree.body = [node for node in tree.body if defined(node) & set(names)]
-        missing = set(names) - set().union(*(defined(node) for node in tree.body))
+        tree.body = [node for node in tree.body if _defined(node) & set(names)]
+        missing = set(names) - set().union(*(_defined(node) for node in tree.body))
         if missing:
             raise RuntimeError(f"TRAINING_CODE names {sorted(missing)}, which {path} lacks.")
     return ast.dump(tree)
 
 
-def _code_digest():
+def _code_digest(cfg):
+    """A hash of the code that trains ``cfg``: its dataset function, its builder, training.
+
+    Only the code reachable from the config's dataset function (in ``data.py``) and
+    builder (in ``architectures.py``) counts, with :data:`TRAINING_CODE`: adding a new
+    dataset, a new builder or a function that no training calls keeps every key.
+    """
     digest = hashlib.sha256()
-    for part in (_code(data.__file__), _code(architectures.__file__),
+    dataset_function = DATASETS[cfg["dataset"]].__name__
+    builder = BUILDERS[cfg["model"]].__name__
+    for part in (_code(data.__file__, reachable_from=[dataset_function]),
+                 _code(architectures.__file__, reachable_from=[builder]),
                  _code(__file__, TRAINING_CODE)):
         digest.update(hashlib.sha256(part.encode()).digest())
     return digest.hexdigest()
@@ -547,9 +665,10 @@ def cache_key(name_or_config):
     """A hash of everything that shapes the weights.
 
     The key covers the complete config (without ``name``, which is only a label), the code
-    that makes the data, builds the model and trains it (``data.py``, ``architectures.py``
-    and :data:`TRAINING_CODE`, parsed, so that comments, docstrings and formatting do not
-    count), and the versions of Python, NumPy, Keras and TensorFlow.
+    that makes the data, builds the model and trains it (the config's dataset function
+    and builder with every function of ``data.py`` and ``architectures.py`` that they
+    use, and :data:`TRAINING_CODE`; parsed, so that comments, docstrings and formatting
+    do not count), and the versions of Python, NumPy, Keras and TensorFlow.
 
     Example:
         >>> cache_key("shapes-gap") == cache_key("shapes-gap")
@@ -564,7 +683,7 @@ def cache_key(name_or_config):
     cfg.pop("name", None)  # a zoo name is only a label: the same config shares one entry
     payload = {
         "config": cfg,
-        "code": _code_digest(),
+        "code": _code_digest(cfg),
         "versions": {"python": "{}.{}".format(*sys.version_info[:2]), "numpy": np.__version__,
                      "keras": keras.__version__, "tensorflow": tf.__version__},
     }
