@@ -18,8 +18,10 @@ The module has:
   reading of ``image_size`` (an int or ``(H, W)``) that localize, metrics, data and plot use;
 - :func:`has_box`, :data:`NO_BOX`;
 - :func:`box_from_map`, :func:`boxes_from_maps`: boxes from maps;
-- :func:`iou`, :func:`box_ious`, :func:`localization_accuracy`, :func:`threshold_sweep`,
-  :func:`best_threshold`, :func:`localization_error`: scores against true boxes;
+- :func:`boxes_from_fractions`: pixel boxes from a box model's output (chapter 5);
+- :func:`iou`, :func:`paired_ious`, :func:`box_ious`, :func:`localization_accuracy`,
+  :func:`threshold_sweep`, :func:`best_threshold`, :func:`localization_error`: scores
+  against true boxes;
 - :func:`area_share`: a box's share of the image, the chance level of energy-in-box.
 
 A function that scores a map against a true box refuses a true :data:`NO_BOX`: there is
@@ -48,6 +50,8 @@ __all__ = [
     "box_from_map",
     "boxes_from_maps",
     "iou",
+    "paired_ious",
+    "boxes_from_fractions",
     "box_ious",
     "localization_accuracy",
     "best_threshold",
@@ -493,3 +497,53 @@ def area_share(boxes, image_size):
     height, width = check_image_size(image_size)
     boxes = check_boxes(boxes, image_size=(height, width)).astype(np.float64)
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) / (height * width)
+
+
+# ---------------------------------------------------------------------------------------
+# Boxes that a model predicts
+# ---------------------------------------------------------------------------------------
+
+
+def paired_ious(boxes_a, boxes_b, *, image_size=None):
+    """IoU of each box in ``boxes_a`` with the box at the same place in ``boxes_b`` (N,).
+
+    Example:
+        >>> paired_ious([(0, 0, 4, 4), (0, 0, 2, 2)], [(2, 0, 6, 4), (0, 0, 2, 2)]).round(3)
+        array([0.333, 1.   ])
+    """
+    a = check_boxes(boxes_a, image_size=image_size, name="boxes_a")
+    b = check_boxes(boxes_b, image_size=image_size, n=len(a), name="boxes_b")
+    return _ious(a, b)
+
+
+def boxes_from_fractions(fractions, image_size):
+    """Pixel boxes from boxes given as fractions of the image's side (N, 4), as ints.
+
+    A box model such as :func:`camlib.architectures.box_cnn` outputs
+    ``(x0, y0, x1, y1)`` divided by the image's width and height. The corners are rounded
+    to whole pixels and clipped to the image; corners given in the wrong order are
+    swapped, so every result is a valid box (it may be empty).
+
+    Example:
+        >>> boxes_from_fractions([[0.25, 0.0, 0.75, 0.5]], 64).tolist()
+        [[16, 0, 48, 32]]
+    """
+    height, width = check_image_size(image_size)
+    try:
+        f = np.asarray(fractions, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("fractions must be a numeric array (N, 4) of (x0, y0, x1, y1) "
+                         "divided by the image's width and height.") from None
+    if f.ndim == 1 and f.shape == (4,):
+        f = f[None]
+    if f.ndim != 2 or f.shape[1] != 4:
+        raise ValueError(f"fractions must be (N, 4), (x0, y0, x1, y1) / (W, H, W, H); got "
+                         f"shape {f.shape}.")
+    if not np.isfinite(f).all():
+        raise ValueError("fractions contain NaN or inf; a box model that diverged gives "
+                         "them. Retrain it with a lower learning rate.")
+    pixels = np.rint(f * [width, height, width, height])
+    pixels = np.clip(pixels, 0, [width, height, width, height]).astype(np.int64)
+    x0, x1 = np.minimum(pixels[:, 0], pixels[:, 2]), np.maximum(pixels[:, 0], pixels[:, 2])
+    y0, y1 = np.minimum(pixels[:, 1], pixels[:, 3]), np.maximum(pixels[:, 1], pixels[:, 3])
+    return np.stack([x0, y0, x1, y1], axis=1)
