@@ -4,6 +4,8 @@
   (or max) pooling and one Dense layer ``fc``: the head that CAM needs (chapters 4 and 6).
   ``pooling="flatten"`` gives the usual fully connected head instead, and ``pools`` a
   finer map with the same weights (chapter 5).
+- :func:`dilated_cnn`: ``gap_cnn`` with fewer pools and dilated convolutions, so that the
+  map is finer and every unit still sees the same pixels (chapter 5).
 - :func:`box_cnn`: the same convolutions with a head that predicts the object's box from
   the true boxes: the fully supervised model of chapter 5.
 - :func:`vggcam`: the slides' VGGCAM, VGG16's convolutional blocks plus ``conv_cam``, GAP
@@ -34,7 +36,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["ARCHITECTURES", "VGG16_MEAN_BGR", "gap_cnn", "box_cnn", "vggcam",
+__all__ = ["ARCHITECTURES", "VGG16_MEAN_BGR", "gap_cnn", "dilated_cnn", "box_cnn", "vggcam",
            "vgg16_for_images"]
 
 #: VGG16's input preprocessing ("caffe" mode): BGR channel order, ImageNet mean removed.
@@ -267,6 +269,68 @@ def box_cnn(input_shape, n_classes=None, *, width=16, downsample=2, depth=4,
     return graph.declare_input_range(model, 0.0, 1.0)
 
 
+def dilated_cnn(input_shape, n_classes, *, pooling="avg", width=16, downsample=2, depth=4,
+                cam_channels=None, pools=1):
+    """:func:`gap_cnn` with fewer pools, and dilated convolutions that keep its receptive field.
+
+    Removing a pool doubles the map's resolution, but it also halves the reach of every
+    later 3×3 convolution, so each unit of ``conv_cam`` sees a smaller part of the image.
+    Here every convolution after a removed pool is dilated (à trous: its 3×3 taps are
+    ``2**k`` pixels apart, with ``k`` the number of pools removed before it), so it covers
+    the same pixels as in :func:`gap_cnn` with every pool. The layers, their names and
+    their weights are those of ``gap_cnn(..., pools=pools)``; only the map's resolution
+    differs from the model with every pool. This is how Yu and Koltun (2016) and DeepLab
+    keep the field of view of a network whose last pools they remove.
+
+    Args:
+        input_shape: (height, width, channels) of the images, in [0, 1].
+        n_classes: number of classes, at least 2.
+        pooling: ``"avg"``, ``"max"`` or ``"flatten"``, as for :func:`gap_cnn`.
+        width: channels of the first block.
+        downsample: number of convolution blocks before the final stack.
+        depth: convolutions at the final resolution, ``conv_cam`` included.
+        cam_channels: channels of ``conv_cam`` (default ``width·2^downsample``).
+        pools: how many of the ``downsample`` blocks keep their pool (default 1).
+
+    Returns:
+        An uncompiled functional Keras model named ``dilated_cnn_avg`` (or ``_max``,
+        ``_flatten``).
+
+    Example:
+        >>> from camlib.activations import receptive_field
+        >>> model = dilated_cnn((64, 64, 3), 4)
+        >>> model.get_layer("conv_cam").output.shape
+        (None, 32, 32, 64)
+        >>> receptive_field(model, "conv_cam")[0], receptive_field(gap_cnn((64, 64, 3), 4),
+        ...                                                         "conv_cam")[0]
+        (40, 42)
+    """
+    base = gap_cnn(input_shape, n_classes, pooling=pooling, width=width,
+                   downsample=downsample, depth=depth, cam_channels=cam_channels,
+                   pools=pools)
+    pools = downsample if pools is None else int(pools)
+    keras = _keras()
+
+    def removed_before(name):
+        """How many pools were removed before the convolution ``name``."""
+        if name.startswith(f"block{downsample + 1}_") or name == "conv_cam":
+            return downsample - pools
+        block = int(name[len("block"):].split("_")[0])
+        return max(0, min(block - 1, downsample) - pools)
+
+    def dilate(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.Conv2D) and removed_before(layer.name):
+            config["dilation_rate"] = (2 ** removed_before(layer.name),) * 2
+        return layer.__class__.from_config(config)
+
+    from camlib import graph
+
+    model = keras.models.clone_model(base, clone_function=dilate)
+    model.name = f"dilated_cnn_{pooling}"
+    return graph.declare_input_range(model, 0.0, 1.0)
+
+
 def vggcam(input_shape, n_classes, *, cam_channels=1024, weights=None, width=1.0):
     """VGGCAM: VGG16 without its dense top, then ``conv_cam``, GAP and a softmax layer.
 
@@ -406,4 +470,5 @@ def vgg16_for_images(input_shape=(224, 224, 3), n_classes=None, *, imagenet=Fals
 
 
 #: The builders by the name a zoo config gives in its ``model`` key.
-ARCHITECTURES = {"gap_cnn": gap_cnn, "box_cnn": box_cnn, "vggcam": vggcam}
+ARCHITECTURES = {"gap_cnn": gap_cnn, "dilated_cnn": dilated_cnn, "box_cnn": box_cnn,
+                 "vggcam": vggcam}

@@ -3,6 +3,8 @@
 - :func:`sample_image`: the photographs bundled inside scikit-image (chapters 1 and 2).
 - :func:`character`: a character rendered to a binary image (chapter 1's hand-made features).
 - :func:`shapes`: simple shapes on a textured background, with exact boxes (chapters 4, 5, 7).
+- :func:`several_shapes`: several of those shapes per image, apart from each other, with
+  one box per object (GAP against GMP heads, Grad-CAM++ against Grad-CAM).
 - :func:`lane_scenes`: synthetic rear-side camera views for a lane-change decision
   (chapter 6), drawn by :func:`draw_lane_scenes`, which also draws the edited scenes of
   :mod:`camlib.counterfactual`; :func:`lane_regions`, :func:`solid_line_mask` and
@@ -32,6 +34,7 @@ __all__ = [
     "sample_image",
     "character",
     "shapes",
+    "several_shapes",
     "boxes_of_masks",
     "cue_box",
     "lane_regions",
@@ -342,6 +345,225 @@ def shapes(n, *, seed=0, size=64, clutter=True, scale=(0.14, 0.26), return_masks
     boxes = boxes_of_masks(masks)
     labels = labels.astype(np.int64)
     return (images, labels, boxes, masks) if return_masks else (images, labels, boxes)
+
+
+# ----------------------------------------------------------------------------------------
+# Several objects per image, for the GAP and GMP heads and for Grad-CAM++
+# ----------------------------------------------------------------------------------------
+
+#: How many positions :func:`several_shapes` tries for one object before it redraws the
+#: whole image, and how many times it redraws an image before it gives up.
+_PLACEMENT_TRIES = 30
+_PLACEMENT_ROUNDS = 10
+
+
+def _check_count(count, same_class):
+    """``count`` as an inclusive range ``(low, high)`` of objects per image."""
+    pair = (count, count) if _whole(count) else count
+    try:
+        low, high = pair
+    except (TypeError, ValueError):
+        low = high = None
+    if not (_whole(low) and _whole(high) and 1 <= low <= high):
+        raise ValueError(f"count={count!r} must be a whole number of objects per image (at "
+                         "least 1) or an inclusive range (low, high) with 1 <= low <= high, "
+                         "such as (2, 3)")
+    if not same_class and high > len(SHAPE_CLASSES):
+        raise ValueError(f"count={count!r} asks for up to {high} objects of different "
+                         f"classes, but there are only {len(SHAPE_CLASSES)} classes; use a "
+                         f"count of at most {len(SHAPE_CLASSES)}, or same_class=True")
+    return int(low), int(high)
+
+
+def _check_room(high, scale, size, gap):
+    """Refuse a setting in which ``high`` of the smallest objects cannot fit in the image."""
+    if not _whole(gap) or gap < 0:
+        raise ValueError(f"gap={gap!r} must be a whole number of pixels, at least 0, such "
+                         "as 2")
+    smallest = scale[0] * size
+    if smallest < 2:
+        raise ValueError(f"scale={scale!r} gives objects with a radius of {smallest:.1f} "
+                         f"pixels in a {size}-pixel image; the radius must be at least 2 "
+                         f"pixels, so raise low to {2 / size:.3f} or more")
+    # Every object reaches at least 0.85 radii from its centre (a square does, the others
+    # reach further). So the centres of two objects whose boxes keep the gap are more than
+    # 1.7 * radius + gap - 1 pixels apart, across or down. The centres lie in a square of
+    # size - 3 - 2 * radius pixels, which holds at most (room // spacing + 1) ** 2 of them.
+    spacing = 1.7 * smallest + gap - 1
+    room = size - 3 - 2 * smallest
+    most = int(room // spacing + 1) ** 2
+    if high > most:
+        raise ValueError(f"{high} objects with scale={scale!r} and gap={gap} cannot fit "
+                         f"side by side in a {size}-pixel image: at most {most} can. Use "
+                         "fewer objects (count), smaller objects (scale), a smaller gap or "
+                         "a larger size")
+
+
+def _apart(box, others, gap):
+    """For each box (M, 4): is it at least ``gap`` pixels away from all its others (M, K, 4)?"""
+    box = box[:, None, :]
+    apart = ((box[..., 2] + gap <= others[..., 0]) | (others[..., 2] + gap <= box[..., 0])
+             | (box[..., 3] + gap <= others[..., 1]) | (others[..., 3] + gap <= box[..., 1]))
+    return apart.all(axis=1)
+
+
+def _place_several(rng, classes, present, scale, size, gap):
+    """Masks (N, K, size, size) of objects whose boxes keep ``gap`` pixels between them.
+
+    Slot ``j`` of image ``i`` holds an object when ``present[i, j]``; the present slots
+    come first. Each image draws its radii, then places its objects from the largest to
+    the smallest at random positions, retrying a position that comes too close to an
+    object already placed. An image whose objects do not fit is drawn again, radii
+    included.
+    """
+    n, k = classes.shape
+    masks = np.zeros((n, k, size, size), bool)
+    todo = np.arange(n)
+    for _ in range(_PLACEMENT_ROUNDS):
+        m = len(todo)
+        radius = np.where(present[todo], rng.uniform(*scale, (m, k)) * size, 0.0)
+        radius = -np.sort(-radius, axis=1)  # the largest first; empty slots last
+        drawn = np.zeros((m, k, size, size), bool)
+        boxes = np.zeros((m, k, 4), np.int64)
+        failed = np.zeros(m, bool)
+        for j in range(k):
+            pending = np.flatnonzero(present[todo, j] & ~failed)
+            for _ in range(_PLACEMENT_TRIES):
+                if not len(pending):
+                    break
+                r = radius[pending, j]
+                centre_x = rng.uniform(r + 1, size - 2 - r)
+                centre_y = rng.uniform(r + 1, size - 2 - r)
+                candidate = _shape_masks(classes[todo[pending], j], centre_x, centre_y, r, size)
+                candidate_boxes = boxes_of_masks(candidate)
+                fits = _apart(candidate_boxes, boxes[pending, :j], gap)
+                drawn[pending[fits], j] = candidate[fits]
+                boxes[pending[fits], j] = candidate_boxes[fits]
+                pending = pending[~fits]
+            failed[pending] = True
+        masks[todo[~failed]] = drawn[~failed]
+        todo = todo[failed]
+        if not len(todo):
+            return masks
+    raise ValueError(f"could not place up to {k} objects without overlap in {len(todo)} of "
+                     f"{n} images, even after {_PLACEMENT_ROUNDS} fresh draws of each: "
+                     "there is too little room for them; use fewer objects (count), "
+                     "smaller objects (scale), a smaller gap or a larger size")
+
+
+def _contrasting_colour(rng, background):
+    """One colour per image (N, 3), lighter or darker than its ``background`` (N,)."""
+    n = len(background)
+    sign = np.where(background < 0.5, 1.0, -1.0)
+    sign = np.where(rng.random(n) < 0.2, -sign, sign)
+    level_of_colour = background + sign * rng.uniform(0.3, 0.5, n)
+    return np.clip(level_of_colour[:, None] + rng.uniform(-0.2, 0.2, (n, 3)), 0, 1)
+
+
+def several_shapes(n, *, seed=0, size=64, count=(2, 3), same_class=True,
+                   scale=(0.10, 0.16), gap=2, clutter=True, return_masks=False):
+    """Images with several simple shapes each, that do not overlap, with exact boxes.
+
+    The objects are drawn as :func:`shapes` draws its one object: the same classes
+    (``SHAPE_CLASSES``), colours, background texture and clutter. So a model trained on
+    :func:`shapes` sees familiar objects, only more of them. Every object has its own
+    position, size and colour. The boxes of two objects are at least ``gap`` pixels apart,
+    so no object touches or hides another one.
+
+    With ``same_class=True``, all objects of an image are instances of one class, and the
+    label is that class. With ``same_class=False``, the objects of an image all have
+    different classes, and the label is the class of the largest object (the one with the
+    most pixels).
+
+    Layout: an image has room for ``K = max(count)`` objects. Its objects fill the first
+    slots, from the largest to the smallest (most pixels first), so slot 0 always holds
+    the largest object. The remaining slots are empty: their box is
+    :data:`camlib.localize.NO_BOX`, their class is -1 and their mask is all False. So
+    ``classes >= 0`` marks the real objects.
+
+    Args:
+        n: number of images.
+        seed: a non-negative integer; the same seed gives identical arrays.
+        size: image height and width in pixels (at least 32).
+        count: the number of objects in each image: one whole number, or an inclusive
+            range ``(low, high)`` from which each image draws its own number. At size 64
+            with the default ``scale`` and ``gap``, up to about 5 objects fit.
+        same_class: True for objects of one class per image; False for objects of
+            different classes (then ``count`` is at most 4).
+        scale: range ``(low, high)`` of an object's radius (half its extent) as a
+            fraction of ``size``. It is smaller than in :func:`shapes`, to leave room for
+            several objects; a radius must be at least 2 pixels.
+        gap: the smallest number of background pixels between the boxes of two objects,
+            across or down.
+        clutter: draw distractor lines and dots.
+        return_masks: also return the mask of each object.
+
+    Returns:
+        ``(images, labels, boxes, classes)``, and ``masks`` with ``return_masks=True``:
+        images float32 N×size×size×3 in [0, 1]; labels int64 (N,), an index into
+        ``SHAPE_CLASSES``; boxes int64 N×K×4, ``(x0, y0, x1, y1)`` with x1 and y1
+        exclusive, the tight box of each object's mask (:func:`boxes_of_masks`);
+        classes int64 N×K, the class of each object; masks bool N×K×size×size.
+
+    Raises:
+        ValueError: ``n``, ``seed``, ``size``, ``count`` or ``gap`` not a whole number in
+            range; more classes asked for than there are; a ``scale`` out of range; flags
+            that are not True or False; or objects that cannot fit in the image.
+
+    Example:
+        >>> images, labels, boxes, classes = several_shapes(4, seed=1, count=(1, 3))
+        >>> images.shape, labels.shape, boxes.shape, classes.shape
+        ((4, 64, 64, 3), (4,), (4, 3, 4), (4, 3))
+        >>> bool(((classes == labels[:, None]) | (classes == -1)).all())
+        True
+        >>> bool((classes[:, 0] == labels).all())
+        True
+    """
+    _check_n_size(n, size, 32)
+    rng = np.random.default_rng(_check_seed(seed))
+    same_class = _check_flag(same_class, "same_class")
+    clutter = _check_flag(clutter, "clutter")
+    return_masks = _check_flag(return_masks, "return_masks")
+    low, high = _check_count(count, same_class)
+    scale = _check_scale(scale, size)
+    _check_room(high, scale, size, gap)
+
+    per_image = rng.integers(low, high + 1, n)
+    present = np.arange(high)[None, :] < per_image[:, None]
+    if same_class:
+        classes = np.repeat(rng.integers(0, len(SHAPE_CLASSES), n)[:, None], high, axis=1)
+    else:
+        order = np.argsort(rng.random((n, len(SHAPE_CLASSES))), axis=1)
+        classes = order[:, :high]
+
+    background = rng.uniform(0.2, 0.8, (n, 1, 1, 1)).astype(np.float32)
+    tint = rng.uniform(-0.12, 0.12, (n, 1, 1, 3)).astype(np.float32)
+    images = _texture(rng, n, size, rng.uniform(0.1, 0.3, n))
+    images += background + tint
+    if clutter:
+        _paint(images, _segments(rng, n, size, count=2, width=1.2),
+               _contrasting_colour(rng, background[:, 0, 0, 0]))
+        _paint(images, _dots(rng, n, size, count=4, radius=(0.8, 1.8)),
+               _contrasting_colour(rng, background[:, 0, 0, 0]))
+
+    object_masks = _place_several(rng, classes, present, scale, size, int(gap))
+    shading = 1 + 0.04 * rng.standard_normal((n, size, size, 1), dtype=np.float32)
+    for j in range(high):
+        colour_of_object = _contrasting_colour(rng, background[:, 0, 0, 0])
+        np.copyto(images, colour_of_object[:, None, None, :].astype(np.float32) * shading,
+                  where=object_masks[:, j, :, :, None])
+    images = np.clip(images, 0, 1, out=images).astype(np.float32, copy=False)
+
+    # Sort each image's objects from the most pixels to the fewest; empty slots stay last.
+    by_area = np.argsort(-object_masks.sum(axis=(2, 3)), axis=1, kind="stable")
+    rows = np.arange(n)[:, None]
+    object_masks = object_masks[rows, by_area]
+    classes = np.where(present, classes[rows, by_area], -1).astype(np.int64)
+    labels = classes[:, 0].copy()
+    object_boxes = boxes_of_masks(object_masks.reshape(-1, size, size)).reshape(n, high, 4)
+    if return_masks:
+        return images, labels, object_boxes, classes, object_masks
+    return images, labels, object_boxes, classes
 
 
 # ----------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ The module has:
   :func:`threshold_sweep`, :func:`best_threshold`, :func:`localization_error`: scores
   against true boxes;
 - :func:`area_share`: a box's share of the image, the chance level of energy-in-box.
+- :func:`instances_found`, :func:`share_of_instances_found`: which of several objects
+  per image a map finds (a peak inside each object's box).
 
 A function that scores a map against a true box refuses a true :data:`NO_BOX`: there is
 nothing to find in that image. Keep the images with a box first,
@@ -58,6 +60,8 @@ __all__ = [
     "threshold_sweep",
     "localization_error",
     "area_share",
+    "instances_found",
+    "share_of_instances_found",
 ]
 
 #: The one "no box" value: the empty box, for a flat map or an image without an object.
@@ -547,3 +551,108 @@ def boxes_from_fractions(fractions, image_size):
     x0, x1 = np.minimum(pixels[:, 0], pixels[:, 2]), np.maximum(pixels[:, 0], pixels[:, 2])
     y0, y1 = np.minimum(pixels[:, 1], pixels[:, 3]), np.maximum(pixels[:, 1], pixels[:, 3])
     return np.stack([x0, y0, x1, y1], axis=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Several objects per image
+# ---------------------------------------------------------------------------------------
+
+
+def _check_instance_boxes(instance_boxes, maps):
+    """``instance_boxes`` as int64 (N, K, 4), one row of K boxes per map, inside the maps."""
+    try:
+        array = np.asarray(instance_boxes)
+    except (TypeError, ValueError):
+        array = np.array(None)
+    if array.ndim == 2 and len(maps) == 1:
+        array = array[None]
+    if array.ndim != 3 or array.shape[2] != 4:
+        raise ValueError(f"instance_boxes must be (N, K, 4): K boxes {_FORMAT} for each of "
+                         f"the N maps, with NO_BOX rows for missing objects; got shape "
+                         f"{array.shape}.")
+    if len(array) != len(maps):
+        raise ValueError(f"Got instance boxes for {len(array)} images but {len(maps)} maps; "
+                         "give one row of boxes per map.")
+    n, k = array.shape[:2]
+    flat = check_boxes(array.reshape(-1, 4), image_size=maps.shape[1:3],
+                       name="instance_boxes.reshape(-1, 4)")
+    return flat.reshape(n, k, 4)
+
+
+def instances_found(maps, instance_boxes, *, image_size=None, level=0.5):
+    """For each object of each image: does the map reach ``level`` inside its box?
+
+    Each map is min-max scaled to [0, 1], as :func:`box_from_map` scales it. An object
+    counts as found when the scaled map is at least ``level`` at one pixel or more inside
+    its box. So ``level=1`` finds only the objects whose box holds the map's maximum, and
+    ``level=0`` finds every object. A flat map (every value equal) points nowhere and
+    finds no object. An empty box (:data:`NO_BOX`, a slot without an object) is never
+    found; ``has_box(instance_boxes.reshape(-1, 4)).reshape(N, K)`` marks the real
+    objects, and :func:`share_of_instances_found` counts only those.
+
+    Args:
+        maps: one map (h, w) or a batch (N, h, w), any scale and any offset.
+        instance_boxes: int array (N, K, 4) of ``(x0, y0, x1, y1)``, x1 and y1 exclusive:
+            K boxes per image, with :data:`NO_BOX` where an image has fewer objects, as
+            :func:`camlib.data.several_shapes` gives them. For one map, (K, 4) also works.
+        image_size: the image's ``(H, W)`` or one int, when the boxes are in image pixels
+            and the maps are not. The maps are then upsampled with
+            :func:`camlib.maps.upsample` (bilinear). Without it, the boxes are in the
+            maps' own grid.
+        level: the cut on the scaled map, in [0, 1]. A value equal to the cut counts.
+
+    Returns:
+        A bool array (N, K).
+
+    Raises:
+        ValueError: bad maps (see :func:`camlib.maps.check_maps`), boxes that are not
+            (N, K, 4) or do not fit the image (see :func:`check_boxes`), a different number
+            of maps and rows of boxes, or a ``level`` that is not a number in [0, 1].
+
+    Example:
+        >>> m = np.zeros((1, 8, 8)); m[0, 1, 1] = 1.0; m[0, 6, 6] = 0.8
+        >>> boxes = [[(0, 0, 3, 3), (5, 5, 8, 8), NO_BOX]]
+        >>> instances_found(m, boxes).tolist()
+        [[True, True, False]]
+        >>> instances_found(m, boxes, level=0.9).tolist()
+        [[True, False, False]]
+    """
+    maps = _batch(maps, image_size)
+    level = _check_threshold(level, "level")
+    boxes = _check_instance_boxes(instance_boxes, maps)
+    n, k = boxes.shape[:2]
+    found = np.zeros((n, k), bool)
+    for i, cam in enumerate(maps.astype(np.float64)):
+        low, high = cam.min(), cam.max()
+        if not high > low:
+            continue
+        scaled = (cam - low) / (high - low)
+        for j, (x0, y0, x1, y1) in enumerate(boxes[i]):
+            if x1 > x0 and y1 > y0:
+                found[i, j] = scaled[y0:y1, x0:x1].max() >= level
+    return found
+
+
+def share_of_instances_found(maps, instance_boxes, *, image_size=None, level=0.5):
+    """The share of real objects that the maps find, over all images: a float in [0, 1].
+
+    It is the mean of :func:`instances_found` over the boxes that are not empty; slots
+    without an object (:data:`NO_BOX`) do not count. The arguments are those of
+    :func:`instances_found`.
+
+    Raises:
+        ValueError: the errors of :func:`instances_found`, or no real box at all.
+
+    Example:
+        >>> m = np.zeros((2, 8, 8)); m[:, 1, 1] = 1.0
+        >>> boxes = [[(0, 0, 3, 3), (5, 5, 8, 8)], [(0, 0, 3, 3), NO_BOX]]
+        >>> share_of_instances_found(m, boxes)   # 2 of 3 objects
+        0.6666666666666666
+    """
+    found = instances_found(maps, instance_boxes, image_size=image_size, level=level)
+    boxes = np.asarray(instance_boxes)
+    real = has_box(boxes.reshape(-1, 4)).reshape(found.shape)
+    if not real.any():
+        raise ValueError("instance_boxes hold no real box (all are NO_BOX): there is no "
+                         "object to find. Pass the boxes of images that have objects.")
+    return float(found[real].mean())

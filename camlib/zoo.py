@@ -104,6 +104,11 @@ ZOO = {
     # shapes-gap without its second pool: the same layers and weights, a 32x32 map.
     "shapes-gap-32": {"dataset": "shapes", "model_kwargs": {"pooling": "avg", "pools": 1},
                       "n_train": 6000, "epochs": 6},
+    # shapes-gap-32 with its later convolutions dilated: the same receptive field as
+    # shapes-gap, so that only the map's resolution differs from it.
+    "shapes-gap-32-dilated": {"dataset": "shapes", "model": "dilated_cnn",
+                              "model_kwargs": {"pooling": "avg", "pools": 1},
+                              "n_train": 6000, "epochs": 6},
     # The fully supervised bound: the same convolutions, trained on the true boxes.
     "shapes-boxes": {"dataset": "shapes", "model": "box_cnn", "task": "boxes",
                      "n_train": 6000, "epochs": 6},

@@ -50,6 +50,29 @@ def test_fewer_pools_give_a_finer_map_with_the_same_weights():
         models.gap_cnn((64, 64, 3), 4, pools=3)
 
 
+def test_dilated_cnn_keeps_the_field_and_the_weights_with_a_finer_map():
+    from camlib.activations import receptive_field
+
+    pooled = models.gap_cnn((64, 64, 3), 4)
+    dilated = architectures.dilated_cnn((64, 64, 3), 4)
+    assert dilated.get_layer("conv_cam").output.shape == (None, 32, 32, 64)
+    assert [w.shape for w in dilated.weights] == [w.shape for w in pooled.weights]
+    rates = {layer.name: layer.dilation_rate for layer in dilated.layers
+             if isinstance(layer, keras.layers.Conv2D)}
+    assert rates == {"block1_conv": (1, 1), "block2_conv": (1, 1), "block3_conv1": (2, 2),
+                     "block3_conv2": (2, 2), "block3_conv3": (2, 2), "conv_cam": (2, 2)}
+    # The field loses only the 2x2 window of the removed pool; without dilation it halves.
+    field = receptive_field(dilated, "conv_cam")[0]
+    assert receptive_field(pooled, "conv_cam")[0] - field == 2
+    assert receptive_field(models.gap_cnn((64, 64, 3), 4, pools=1), "conv_cam")[0] <= 0.6 * field
+    # Two pools removed: the stack is dilated by 4.
+    none = architectures.dilated_cnn((64, 64, 3), 4, pools=0)
+    assert none.get_layer("conv_cam").dilation_rate == (4, 4)
+    assert none.get_layer("block2_conv").dilation_rate == (2, 2)
+    images = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
+    assert cam.cam(dilated, images).shape == (2, 32, 32)
+
+
 def test_box_cnn_shares_the_convolutions_and_predicts_fractions():
     boxes = models.box_cnn((64, 64, 3), 4)
     gap = models.gap_cnn((64, 64, 3), 4)
@@ -80,6 +103,7 @@ def test_zoo_names_the_chapter_5_and_7_models():
     assert zoo.config("shapes-gap-32")["model_kwargs"]["pools"] == 1
     assert zoo.config("shapes-boxes")["task"] == "boxes"
     assert zoo.config("shapes-gap-permuted")["labels"] == "permuted"
+    assert zoo.config("shapes-gap-32-dilated")["model"] == "dilated_cnn"
     for name in ("shapes-fc", "shapes-gap-32", "shapes-gap-permuted"):
         differs = {k for k, v in zoo.config(name).items()
                    if v != zoo.config("shapes-gap").get(k)} - {"name"}
