@@ -5,8 +5,9 @@ follows the authors' ``evaluation.py`` (github.com/clovaai/wsolevaluation) step 
 with OpenCV's contours as there, so that its numbers mean what the paper's tables mean.
 ``tests/test_wsol.py`` runs the authors' own unit-test cases. The module has
 :data:`CAM_THRESHOLDS`, :data:`IOU_THRESHOLDS`, :func:`iou_matrix`, :func:`boxes_from_map`,
-:func:`to_inclusive`, :func:`scale_maps`, :func:`max_box_acc`, :func:`max_box_acc_v2` and
-:func:`pxap`.
+:func:`to_inclusive`, :func:`scale_maps`, :func:`best_ious`, :func:`max_box_acc`,
+:func:`max_box_acc_v2`, :func:`pxap`, and the bootstrap intervals over images of the last
+three, :func:`box_accuracy_interval` and :func:`pxap_interval`.
 
 Where the protocol differs from :func:`camlib.localize.box_from_map`:
 
@@ -54,9 +55,12 @@ __all__ = [
     "boxes_from_map",
     "to_inclusive",
     "scale_maps",
+    "best_ious",
     "max_box_acc",
     "max_box_acc_v2",
+    "box_accuracy_interval",
     "pxap",
+    "pxap_interval",
 ]
 
 #: The map thresholds the protocol sweeps: 0, 0.01, …, 0.99 (``cam_curve_interval=0.01``).
@@ -272,6 +276,83 @@ def _check_percentages(values, name):
     return values
 
 
+def best_ious(maps, boxes, *, image_size, thresholds=CAM_THRESHOLDS, multi_contour=False):
+    """Each image's best IoU at each map threshold: the table behind MaxBoxAcc (N, T).
+
+    Row ``i``, column ``t`` is the largest IoU between the true box of image ``i`` and a
+    box that :func:`boxes_from_map` draws from its scaled map at ``thresholds[t]``.
+    :func:`max_box_acc` and :func:`box_accuracy_interval` read their numbers from it.
+
+    Example:
+        >>> m = np.zeros((1, 8, 8)); m[0, 2:5, 2:5] = 1
+        >>> best_ious(m, [(2, 2, 5, 5)], image_size=(8, 8), thresholds=[0.5]).round(2)
+        array([[0.56]])
+
+    (The protocol's box ends one pixel past the 3×3 region: 9 / 16.)
+    """
+    scaled = scale_maps(maps, image_size=image_size)
+    truth = to_inclusive(boxes)
+    if len(truth) != len(scaled):
+        raise ValueError(f"got {len(scaled)} maps but {len(truth)} boxes")
+    thresholds = _check_thresholds(thresholds)
+    table = np.zeros((len(scaled), len(thresholds)))
+    for i, score_map in enumerate(scaled):
+        per_threshold = boxes_from_map(score_map, thresholds, multi_contour=multi_contour)
+        for t, found in enumerate(per_threshold):
+            table[i, t] = iou_matrix(found, truth[i : i + 1]).max()
+    return table
+
+
+def box_accuracy_interval(table, *, iou_thresholds=(50,), confidence=0.95, resamples=1000,
+                          seed=0):
+    """MaxBoxAcc (one δ) or MaxBoxAccV2 (several) with a bootstrap interval over images.
+
+    ``table`` is :func:`best_ious`'s (N, T) array. Each resample draws N images with
+    replacement and chooses the best threshold again, as the protocol does on the images it
+    scores; the interval is the percentile interval of those resampled values.
+
+    Args:
+        table: (N, T) best IoUs per image and threshold, from :func:`best_ious`.
+        iou_thresholds: IoU thresholds δ in percent; the value is the mean over them of the
+            best share of hits, so ``IOU_THRESHOLDS`` with a multi-contour table gives
+            MaxBoxAccV2.
+        confidence: the interval's level, in (0, 1).
+        resamples: the number of bootstrap resamples, at least 100.
+        seed: the resampling seed.
+
+    Returns:
+        A :class:`camlib.stats.Estimate` in [0, 1].
+
+    Example:
+        >>> table = np.array([[0.9], [0.2], [0.8], [0.6]])
+        >>> box_accuracy_interval(table).value
+        0.75
+    """
+    from camlib import stats
+
+    table = np.asarray(table, dtype=np.float64)
+    if table.ndim != 2 or min(table.shape) == 0:
+        raise ValueError(f"table must be (N, T) best IoUs from best_ious, got {table.shape}")
+    if not np.isfinite(table).all():
+        raise ValueError("table contains NaN or inf; compute it with best_ious")
+    deltas = _check_percentages(iou_thresholds, "iou_thresholds")
+    if not (isinstance(resamples, numbers.Integral) and resamples >= 100):
+        raise ValueError(f"resamples must be an integer of at least 100, got {resamples!r}")
+    if not (isinstance(confidence, numbers.Real) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be in (0, 1), e.g. 0.95, got {confidence!r}")
+    hits = np.stack([table >= delta / 100 for delta in deltas])  # (D, N, T)
+
+    def value(rows):
+        return float(np.mean([h[rows].mean(axis=0).max() for h in hits]))
+
+    rng = np.random.default_rng(seed)
+    n = table.shape[0]
+    values = [value(rng.integers(0, n, n)) for _ in range(int(resamples))]
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return stats.Estimate(value(np.arange(n)), float(low), float(high), n, float(confidence))
+
+
 def max_box_acc(maps, boxes, *, image_size, thresholds=CAM_THRESHOLDS,
                 iou_thresholds=(50,), multi_contour=False):
     """MaxBoxAcc: the share of images whose box reaches the IoU, at the best map threshold.
@@ -296,17 +377,10 @@ def max_box_acc(maps, boxes, *, image_size, thresholds=CAM_THRESHOLDS,
     Raises:
         ValueError: maps and boxes that do not match, "no box" rows, or bad settings.
     """
-    scaled = scale_maps(maps, image_size=image_size)
-    truth = to_inclusive(boxes)
-    if len(truth) != len(scaled):
-        raise ValueError(f"got {len(scaled)} maps but {len(truth)} boxes")
     thresholds = _check_thresholds(thresholds)
     deltas = _check_percentages(iou_thresholds, "iou_thresholds")
-    best_iou = np.zeros((len(scaled), len(thresholds)))
-    for i, score_map in enumerate(scaled):
-        per_threshold = boxes_from_map(score_map, thresholds, multi_contour=multi_contour)
-        for t, found in enumerate(per_threshold):
-            best_iou[i, t] = iou_matrix(found, truth[i : i + 1]).max()
+    best_iou = best_ious(maps, boxes, image_size=image_size, thresholds=thresholds,
+                         multi_contour=multi_contour)
     result = {}
     for delta in deltas:
         accuracy = (best_iou >= delta / 100).mean(axis=0)
@@ -381,6 +455,53 @@ def pxap(maps, masks, *, ignore=None, thresholds=CAM_THRESHOLDS):
     counted = ~ignore
     on_object, _ = np.histogram(maps[masks & counted], bins=edges)
     off_object, _ = np.histogram(maps[~masks & counted], bins=edges)
+    return _average_precision(on_object, off_object)
+
+
+def _pixel_histograms(maps, masks, thresholds):
+    """Per image, the histograms of object and background scores (N, bins) each."""
+    edges = np.append(_check_thresholds(thresholds), [1.0, 2.0, 3.0])
+    on = np.stack([np.histogram(m[k], bins=edges)[0] for m, k in zip(maps, masks)])
+    off = np.stack([np.histogram(m[~k], bins=edges)[0] for m, k in zip(maps, masks)])
+    return on, off
+
+
+def pxap_interval(maps, masks, *, thresholds=CAM_THRESHOLDS, confidence=0.95,
+                  resamples=1000, seed=0):
+    """PxAP with a bootstrap interval over images: a :class:`camlib.stats.Estimate`.
+
+    Each resample draws N images with replacement and computes PxAP from their pixels
+    pooled, as :func:`pxap` does for all of them. Maps and masks as for :func:`pxap`
+    (no ignored pixels).
+
+    Example:
+        >>> mask = np.zeros((2, 4, 4), bool); mask[:, :2] = True
+        >>> pxap_interval(mask.astype(float), mask).value
+        1.0
+    """
+    from camlib import stats
+
+    value = pxap(maps, masks, thresholds=thresholds)  # checks every input
+    if not (isinstance(resamples, numbers.Integral) and resamples >= 100):
+        raise ValueError(f"resamples must be an integer of at least 100, got {resamples!r}")
+    if not (isinstance(confidence, numbers.Real) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be in (0, 1), e.g. 0.95, got {confidence!r}")
+    on, off = _pixel_histograms(np.asarray(maps), np.asarray(masks), thresholds)
+    rng = np.random.default_rng(seed)
+    n = len(on)
+    values = []
+    for _ in range(int(resamples)):
+        rows = rng.integers(0, n, n)
+        if on[rows].sum() == 0:  # a resample without object pixels has no PxAP
+            continue
+        values.append(_average_precision(on[rows].sum(axis=0), off[rows].sum(axis=0)))
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return stats.Estimate(value, float(low), float(high), n, float(confidence))
+
+
+def _average_precision(on_object, off_object):
+    """Σ precision · Δrecall from the histograms of object and background scores."""
     n_true = on_object.sum()
     if n_true == 0:
         raise ValueError("masks have no object pixel; PxAP needs at least one")

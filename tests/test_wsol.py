@@ -199,3 +199,64 @@ def test_scale_maps_is_the_authors_bicubic_resize_then_min_max():
     np.testing.assert_allclose(scaled[0], expected, rtol=1e-6, atol=1e-7)
     assert scaled.shape == (2, 8, 12) and (scaled[1] == 0).all()
     assert scaled[0].min() == 0.0 and scaled[0].max() == 1.0
+
+
+# --- bootstrap intervals over images ----------------------------------------------------------
+
+
+def _protocol_case(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    maps = rng.random((n, 8, 8)) * 0.3
+    boxes = []
+    for i in range(n):
+        x0, y0 = rng.integers(0, 20, 2)
+        maps[i, y0 // 4:y0 // 4 + 3, x0 // 4:x0 // 4 + 3] += 1.0
+        boxes.append((int(x0), int(y0), int(x0) + 12, int(y0) + 12))
+    return maps, np.array(boxes)
+
+
+def test_best_ious_is_the_table_behind_max_box_acc():
+    maps, boxes = _protocol_case()
+    table = wsol.best_ious(maps, boxes, image_size=(32, 32))
+    accuracy, threshold = wsol.max_box_acc(maps, boxes, image_size=(32, 32))[50]
+    per_threshold = (table >= 0.5).mean(axis=0)
+    assert per_threshold.max() == accuracy
+    assert wsol.CAM_THRESHOLDS[np.argmax(per_threshold)] == threshold
+
+
+def test_box_accuracy_interval_holds_max_box_acc_and_v2():
+    maps, boxes = _protocol_case()
+    table = wsol.best_ious(maps, boxes, image_size=(32, 32))
+    estimate = wsol.box_accuracy_interval(table, resamples=200)
+    assert estimate.value == wsol.max_box_acc(maps, boxes, image_size=(32, 32))[50][0]
+    assert estimate.low <= estimate.value <= estimate.high and estimate.n == len(maps)
+    multi = wsol.best_ious(maps, boxes, image_size=(32, 32), multi_contour=True)
+    v2 = wsol.box_accuracy_interval(multi, iou_thresholds=wsol.IOU_THRESHOLDS,
+                                    resamples=200)
+    assert v2.value == pytest.approx(wsol.max_box_acc_v2(maps, boxes, image_size=(32, 32)))
+    again = wsol.box_accuracy_interval(table, resamples=200)
+    assert again == estimate  # the same seed, the same interval
+
+
+def test_pxap_interval_holds_pxap():
+    maps, boxes = _protocol_case()
+    masks = np.zeros((len(maps), 8, 8), bool)
+    for i, (x0, y0, x1, y1) in enumerate(boxes // 4):
+        masks[i, y0:y1, x0:x1] = True
+    scaled = maps / maps.max(axis=(1, 2), keepdims=True)
+    estimate = wsol.pxap_interval(scaled, masks, resamples=200)
+    assert estimate.value == wsol.pxap(scaled, masks)
+    assert estimate.low <= estimate.value <= estimate.high
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: wsol.box_accuracy_interval(np.zeros(4)), r"\(N, T\)"),
+    (lambda: wsol.box_accuracy_interval(np.full((2, 2), np.nan)), "NaN"),
+    (lambda: wsol.box_accuracy_interval(np.zeros((2, 2)), resamples=10), "resamples"),
+    (lambda: wsol.box_accuracy_interval(np.zeros((2, 2)), confidence=95), "confidence"),
+    (lambda: wsol.pxap_interval(np.zeros((1, 2, 2)), np.ones((1, 2, 2), bool),
+                                resamples=5), "resamples"),
+])
+def test_intervals_refuse_bad_settings(call, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        call()
