@@ -14,6 +14,15 @@ Two kinds of measure:
   hole does not tell the model where the evidence was; :func:`sanity_check` (Adebayo et
   al. 2018) randomises the top of the model and measures how much the maps change.
 
+The sanity checks of Adebayo et al. (2018) ask whether a map changes when the model
+changes. :func:`sanity_check` is their model randomisation test. :func:`model_comparison`
+is their data randomisation test: a model trained on the true labels against the same
+recipe trained on permuted labels. Both compare two maps with one of
+:data:`SIMILARITIES`: :func:`rank_correlation` (with the sign or of the absolute values)
+or :func:`ssim`. Two controls have the signature of a map method and ignore the model:
+:func:`edge_control`, an edge detector, which must fail, and :func:`random_control`,
+noise, which passes (Binder et al. 2023). Passing is therefore necessary, not enough.
+
 Two measures can follow their authors' code exactly:
 
 - ``pointing_hits(..., rule="torchray")`` is the rule of TorchRay's ``PointingGame``
@@ -77,8 +86,13 @@ __all__ = [
     "noisy_linear_imputation",
     "road_curve",
     "randomize_top",
+    "SIMILARITIES",
     "rank_correlation",
+    "ssim",
     "sanity_check",
+    "model_comparison",
+    "edge_control",
+    "random_control",
     "evaluate",
 ]
 
@@ -987,20 +1001,68 @@ def randomize_top(model, layers=1, seed=0):
     return copy
 
 
-def rank_correlation(maps_a, maps_b):
+#: The similarity measures of :func:`sanity_check` and :func:`model_comparison`.
+SIMILARITIES = ("spearman", "abs_spearman", "ssim")
+
+# SSIM's constants and window (Wang et al. 2004), as in scikit-image and TensorFlow.
+_SSIM_K1, _SSIM_K2 = 0.01, 0.03
+_SSIM_WINDOW, _SSIM_SIGMA = 11, 1.5
+# A control stands in for a map method, so it accepts (and ignores) their usual settings.
+_CONTROL_SETTINGS = ("layer", "batch_size")
+
+
+def _paired_maps(maps_a, maps_b):
+    """Two batches of maps (N, h, w) of one shape, one pair per image."""
+    a, b = _check_maps(maps_a, "maps_a"), _check_maps(maps_b, "maps_b")
+    if a.shape != b.shape:
+        raise ValueError(f"maps must pair up: shapes {a.shape} and {b.shape} differ.")
+    return a, b
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def rank_correlation(maps_a, maps_b, *, absolute=False):
     """Spearman rank correlation between paired maps, one value per pair (N,).
 
-    1 means the two maps order the pixels the same way. A constant map orders nothing:
-    its correlation with anything is 0.
+    1 means the two maps order the pixels the same way. Tied values get their mean rank,
+    as in ``scipy.stats.spearmanr``. A constant map orders nothing: its correlation with
+    anything is 0 (``spearmanr`` gives NaN).
+
+    With ``absolute=True`` it is the correlation of ``|a|`` and ``|b|``. Adebayo et al.
+    (2018) report both. A map whose sign flips but whose size stays looks completely
+    changed with the sign (correlation -1) and not changed at all without it (1). For a
+    map of one channel, the two numbers are theirs: their ``diverging_norm`` and
+    ``abs_grayscale_norm`` only divide by the largest absolute value, which changes no
+    rank. Their maps of three channels were summed over the channels first (of the
+    absolute values, for the second number) and clipped at the 99th percentile, so the
+    top 1 % of the pixels tie. camlib's maps have one channel and are not clipped.
+
+    Args:
+        maps_a: maps (N, h, w).
+        maps_b: maps of the same shape, paired with ``maps_a``.
+        absolute: correlate the absolute values.
+
+    Returns:
+        float64 (N,), each value in [-1, 1].
+
+    Raises:
+        ValueError: bad maps, shapes that differ, or an ``absolute`` that is not a bool.
 
     Example:
         >>> a = np.arange(9.0).reshape(1, 3, 3)
         >>> rank_correlation(a, a ** 2).tolist(), rank_correlation(a, -a).tolist()
         ([1.0], [-1.0])
+        >>> rank_correlation(a, -a, absolute=True).tolist()
+        [1.0]
     """
-    a, b = _check_maps(maps_a), _check_maps(maps_b)
-    if a.shape != b.shape:
-        raise ValueError(f"maps must pair up: shapes {a.shape} and {b.shape} differ.")
+    absolute = _check_flag(absolute, "absolute")
+    a, b = _paired_maps(maps_a, maps_b)
+    if absolute:
+        a, b = np.abs(a), np.abs(b)
     a = stats.rankdata(a.reshape(len(a), -1), axis=1)
     b = stats.rankdata(b.reshape(len(b), -1), axis=1)
     a -= a.mean(axis=1, keepdims=True)
@@ -1009,21 +1071,211 @@ def rank_correlation(maps_a, maps_b):
     return np.where(norm > 0, (a * b).sum(axis=1) / np.where(norm > 0, norm, 1), 0.0)
 
 
-def sanity_check(method, model, images, class_index=None, *, layers=1, seed=0, maps=None,
-                 **kwargs):
-    """How much do the maps change when the top of the model is randomised? An array (N,).
+def _min_max(maps):
+    """Each map scaled to [0, 1] by its own minimum and maximum; a flat map becomes 0."""
+    maps = maps.astype(np.float64)
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0)
 
-    Computes ``method(model, images, classes, **kwargs)`` (or takes ``maps``, if they are
-    already at hand) and the same for :func:`randomize_top` ``(model, layers, seed)``,
-    explaining the **same** classes (by default the original model's predictions), and
-    returns their :func:`rank_correlation` per image. A map that explains the model
-    should change: a value near 1 fails the check, one near 0 passes it. With a sequence
-    of ``layers`` (a cascade) the result is (len(layers), N).
+
+def _check_window(window):
+    if (isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 3
+            or window % 2 == 0):
+        raise ValueError(f"window must be an odd whole number of pixels, at least 3 (SSIM's "
+                         f"usual window is {_SSIM_WINDOW}), got {window!r}.")
+    return int(window)
+
+
+def _window_means(maps, kernel):
+    """Gaussian-weighted means over every window that lies inside the map (N, h', w')."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    rows = sliding_window_view(maps, len(kernel), axis=1) @ kernel
+    return sliding_window_view(rows, len(kernel), axis=2) @ kernel
+
+
+def ssim(maps_a, maps_b, *, image_size=None, window=_SSIM_WINDOW, sigma=_SSIM_SIGMA,
+         data_range=2.0, sample_covariance=True):
+    """Structural similarity (SSIM; Wang et al. 2004) of paired maps, one value per pair (N,).
+
+    Adebayo et al. (2018) compare maps this way. Each map is first scaled to [0, 1] by its
+    own minimum and maximum, as their ``normalize_image`` does: the sign is kept, and
+    scaling or shifting a map changes nothing. Then SSIM is computed in every
+    ``window`` × ``window`` window that lies inside the map, with Gaussian weights of
+    width ``sigma``, and the mean over the windows is returned. 1 means the same map.
+
+    The defaults are their call, ``compare_ssim(a, b, gaussian_weights=True,
+    multichannel=True)`` in scikit-image 0.15: an 11 × 11 window with sigma 1.5, the
+    sample covariance (sums divided by 120, not 121) and ``data_range=2``. scikit-image
+    0.15 took the range of every float image to be -1 to 1, so it used 2. The scaled maps
+    span 0 to 1, so Wang et al.'s SSIM uses ``data_range=1`` and
+    ``sample_covariance=False``; this is what ``tf.image.ssim(a, b, max_val=1)``
+    computes. A larger ``data_range`` makes SSIM's two constants larger, which raises
+    the SSIM of maps with little contrast.
+
+    Where camlib differs from their code:
+
+    - **Flat maps.** A flat map (maximum = minimum) has no scale; their code divides by
+      zero and gets NaN. camlib scales it to zeros. So two flat maps have SSIM 1 (they
+      are the same map), and a flat map and a map with structure have a small SSIM near
+      0. It is never NaN.
+    - **Channels.** Their maps had three channels, scaled together; SSIM was computed per
+      channel and averaged. camlib's maps have one channel.
+    - **Small maps.** SSIM needs at least one whole window inside the map, so a map
+      smaller than ``window`` is refused. Pass ``image_size`` to resize the maps
+      bilinearly first (:func:`camlib.maps.upsample`; their maps were at the image
+      size), or a smaller odd ``window``. scikit-image sets the window from sigma, as
+      ``2 * int(3.5 * sigma + 0.5) + 1`` pixels; camlib takes both, as
+      ``tf.image.ssim`` does. They agree when the window is that size.
+
+    Args:
+        maps_a: maps (N, h, w).
+        maps_b: maps of the same shape, paired with ``maps_a``.
+        image_size: ``(H, W)`` or one int: resize both maps to this size first. None
+            keeps the maps as they are.
+        window: the window's side in pixels, odd and at least 3.
+        sigma: the width of the Gaussian weights, in pixels (> 0).
+        data_range: the range L of the values in SSIM's constants (0.01 L)² and
+            (0.03 L)², between 0.001 and 1000.
+        sample_covariance: divide the window's sums by (n - 1) rather than n, where
+            n = window², as scikit-image does by default.
+
+    Returns:
+        float64 (N,), each value in [-1, 1].
+
+    Raises:
+        ValueError: bad maps, shapes that differ, a window larger than the maps, or a bad
+            ``image_size``, ``window``, ``sigma``, ``data_range`` or
+            ``sample_covariance``.
 
     Example:
+        >>> a = np.random.default_rng(0).random((2, 16, 16))
+        >>> np.round(ssim(a, 3 * a + 1), 6).tolist()
+        [1.0, 1.0]
+        >>> bool(ssim(a, a[:, ::-1]).max() < 0.5)
+        True
+    """
+    a, b = _paired_maps(maps_a, maps_b)
+    window = _check_window(window)
+    sigma = _check_number(sigma, "sigma (the width of the window's weights, in pixels)",
+                          low=0, low_open=True)
+    data_range = _check_number(data_range, "data_range", low=0, low_open=True)
+    if not 1e-3 <= data_range <= 1e3:
+        raise ValueError(f"data_range must be between 0.001 and 1000, got {data_range!r}. "
+                         "The scaled maps span 0 to 1: pass 1 (Wang et al.) or 2 "
+                         "(scikit-image 0.15).")
+    sample_covariance = _check_flag(sample_covariance, "sample_covariance")
+    c1, c2 = (_SSIM_K1 * data_range) ** 2, (_SSIM_K2 * data_range) ** 2
+    if image_size is not None:
+        size = localize.check_image_size(image_size)
+        a, b = _upsampled(a, size), _upsampled(b, size)
+    height, width = a.shape[1:]
+    if min(height, width) < window:
+        smaller = min(height, width) - (min(height, width) + 1) % 2
+        hint = f", or a smaller odd window, such as window={smaller}" if smaller >= 3 else ""
+        raise ValueError(f"SSIM's {window} × {window} window does not fit maps of {height} × "
+                         f"{width} pixels. Pass image_size=(H, W) to upsample the maps "
+                         f"first (for example the image size){hint}.")
+    a, b = _min_max(a), _min_max(b)
+    offsets = np.arange(window) - window // 2
+    kernel = np.exp(-0.5 * offsets**2 / sigma**2)
+    kernel /= kernel.sum()
+    scale = window**2 / (window**2 - 1) if sample_covariance else 1.0
+    mean_a, mean_b = _window_means(a, kernel), _window_means(b, kernel)
+    # Not clipped at 0, so that a map and itself give exactly 1. Rounding errors (about
+    # 1e-16) are far smaller than c2 (at least 9e-10), so no denominator reaches 0.
+    var_a = scale * (_window_means(a * a, kernel) - mean_a**2)
+    var_b = scale * (_window_means(b * b, kernel) - mean_b**2)
+    cov = scale * (_window_means(a * b, kernel) - mean_a * mean_b)
+    similarity = ((2 * mean_a * mean_b + c1) * (2 * cov + c2)
+                  / ((mean_a**2 + mean_b**2 + c1) * (var_a + var_b + c2)))
+    return np.clip(similarity, -1.0, 1.0).mean(axis=(1, 2))
+
+
+def _check_measure(measure, size):
+    """``measure`` as one of :data:`SIMILARITIES`; "ssim" needs images of the window's size."""
+    if not isinstance(measure, str) or measure not in SIMILARITIES:
+        raise ValueError(f'measure must be one of {SIMILARITIES} ("spearman": the rank '
+                         'correlation, "abs_spearman": that of the absolute values, "ssim": '
+                         f"the structural similarity), got {measure!r}.")
+    if measure == "ssim" and min(size) < _SSIM_WINDOW:
+        raise ValueError(f'measure="ssim" compares the maps at the image size, {size[0]} × '
+                         f"{size[1]} pixels, which SSIM's {_SSIM_WINDOW} × {_SSIM_WINDOW} "
+                         'window does not fit. Use measure="spearman", or call ssim(maps_a, '
+                         "maps_b, window=...) on the maps with a smaller window.")
+    return measure
+
+
+def _similarity(measure, maps_a, maps_b, size):
+    """The chosen similarity of paired maps (N,); SSIM is taken at the image ``size``."""
+    if measure == "ssim":
+        return ssim(maps_a, maps_b, image_size=size)
+    return rank_correlation(maps_a, maps_b, absolute=measure == "abs_spearman")
+
+
+def _method_maps(method, model, images, class_index, kwargs):
+    """``method``'s maps (N, h, w) of ``images``, one per image."""
+    maps = _check_maps(method(model, images, class_index, **kwargs))
+    if len(maps) != len(images):
+        raise ValueError(f"Got {len(images)} images but {len(maps)} maps.")
+    return maps
+
+
+def sanity_check(method, model, images, class_index=None, *, layers=1, seed=0, maps=None,
+                 measure="spearman", **kwargs):
+    """How much do the maps change when the top of the model is randomised? An array (N,).
+
+    This is the model randomisation test of Adebayo et al. (2018). It computes
+    ``method(model, images, classes, **kwargs)`` (or takes ``maps``, if they are already
+    at hand) and the same for :func:`randomize_top` ``(model, layers, seed)``, explaining
+    the **same** classes (by default the original model's predictions). It returns their
+    similarity per image. A map that explains the model should change: a value near 1
+    fails the check, one near 0 passes it. With a sequence of ``layers`` (a cascade) the
+    result is (len(layers), N).
+
+    ``measure`` chooses the similarity, one of :data:`SIMILARITIES`:
+
+    - ``"spearman"`` (the default): :func:`rank_correlation` of the maps.
+    - ``"abs_spearman"``: :func:`rank_correlation` of their absolute values.
+    - ``"ssim"``: :func:`ssim` with its defaults (Adebayo et al.'s settings), after the
+      maps are resized to the image size, since their maps were at the image size. The
+      images must be at least 11 × 11 pixels.
+
+    Adebayo et al. report these three, and also the rank correlation of HOG features of
+    the maps; camlib has no HOG measure. Their randomisation runs each layer's own
+    initialiser again; :func:`randomize_top` draws He-normal kernels and zero biases.
+
+    Passing does not prove that a map explains the model. :func:`random_control` passes
+    although it ignores the model, and :func:`edge_control` shows what failing looks
+    like: its value is exactly 1.
+
+    Args:
+        method: a map method, called as ``method(model, images, class_index, **kwargs)``.
+        model: a Keras classifier.
+        images: (N, H, W, C), as the model takes them.
+        class_index: the class to explain, one int or one per image; None for each
+            image's predicted class.
+        layers: how many weighted layers to randomise, counted from the output; or a list
+            of such numbers for a cascade.
+        seed: the seed of :func:`randomize_top`.
+        maps: the maps of ``model``, if they are already at hand.
+        measure: ``"spearman"``, ``"abs_spearman"`` or ``"ssim"``.
+        **kwargs: settings of ``method``, such as ``layer``.
+
+    Returns:
+        float64 (N,), or (len(layers), N) for a cascade.
+
+    Raises:
+        ValueError: bad model, images, method, layers, seed, maps or measure, or images
+            too small for ``measure="ssim"``.
+
+    Example:
+        >>> sanity_check(edge_control, model, images, layers=[1, 2], measure="ssim")
+        array([[1., 1., 1., 1.],
+               [1., 1., 1., 1.]])
         >>> sanity_check(grad_cam, model, x).mean()               # doctest: +SKIP
         0.05
-        >>> sanity_check(grad_cam, model, x, layers=[1, 2, 3]).mean(axis=1)  # doctest: +SKIP
     """
     from camlib import graph
 
@@ -1035,18 +1287,220 @@ def sanity_check(method, model, images, class_index=None, *, layers=1, seed=0, m
     for n in (layers if cascade else [layers]):
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
             raise ValueError(f"layers must be a whole number or a list of them, got {layers!r}.")
+    size = tuple(images.shape[1:3])
+    measure = _check_measure(measure, size)
     if class_index is None:
         class_index = predicted_classes(model, images)
-    before = method(model, images, class_index, **kwargs) if maps is None else maps
-    before = _check_maps(before)
-    if len(before) != len(images):
-        raise ValueError(f"Got {len(images)} images but {len(before)} maps.")
-    correlations = [
-        rank_correlation(before, method(randomize_top(model, n, seed), images, class_index,
-                                        **kwargs))
+    if maps is None:
+        before = _method_maps(method, model, images, class_index, kwargs)
+    else:
+        before = _check_maps(maps)
+        if len(before) != len(images):
+            raise ValueError(f"Got {len(images)} images but {len(before)} maps.")
+    similarities = [
+        _similarity(measure, before,
+                    method(randomize_top(model, n, seed), images, class_index, **kwargs), size)
         for n in (layers if cascade else [layers])
     ]
-    return np.stack(correlations) if cascade else correlations[0]
+    return np.stack(similarities) if cascade else similarities[0]
+
+
+def model_comparison(method, model_a, model_b, images, class_index, *, measure="spearman",
+                     **kwargs):
+    """How similar are the maps of two models for the same images and classes? (N,).
+
+    This is the data randomisation test of Adebayo et al. (2018). ``model_a`` is trained
+    on the true labels, and ``model_b`` is the same recipe trained on permuted labels:
+    it can only memorise them. A map that depends on what the model learned from the
+    data should differ between the two: a value near 1 fails the test, one near 0
+    passes it. Both models explain the **same** class per image; pass the true labels.
+
+    ``measure`` is one of :data:`SIMILARITIES`, as in :func:`sanity_check`; ``"ssim"``
+    compares the maps at the image size. A model compared with itself gives 1 for every
+    image whose map is not flat.
+
+    Args:
+        method: a map method, called as ``method(model, images, class_index, **kwargs)``.
+        model_a: a Keras classifier, for example trained on the true labels.
+        model_b: a classifier with the same input shape and number of classes, for
+            example trained on permuted labels.
+        images: (N, H, W, C), as both models take them.
+        class_index: the class to explain, one int or one per image; None for each
+            image's class as predicted by ``model_a``.
+        measure: ``"spearman"``, ``"abs_spearman"`` or ``"ssim"``.
+        **kwargs: settings of ``method``, such as ``layer``; the same for both models.
+
+    Returns:
+        float64 (N,).
+
+    Raises:
+        ValueError: bad models, images, method, class_index or measure; models whose
+            input shapes or numbers of classes differ; or images too small for
+            ``measure="ssim"``.
+
+    Example:
+        >>> from camlib import cam
+        >>> model_comparison(cam.grad_cam, model, model, images, labels, measure="ssim").tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        >>> model_comparison(grad_cam, true_net, permuted_net, x, y)  # doctest: +SKIP
+    """
+    from camlib import graph
+
+    graph.check_model(model_a)
+    graph.check_model(model_b)
+    shape_a, shape_b = tuple(model_a.inputs[0].shape)[1:], tuple(model_b.inputs[0].shape)[1:]
+    if shape_a != shape_b:
+        raise ValueError(f"model_a takes images of shape {shape_a} but model_b takes "
+                         f"{shape_b}; compare two models of one recipe, such as one trained "
+                         "on true labels and one on permuted labels.")
+    classes_a, classes_b = graph.n_classes(model_a), graph.n_classes(model_b)
+    if classes_a != classes_b:
+        raise ValueError(f"model_a has {classes_a} classes but model_b has {classes_b}; a "
+                         "class index must mean the same output in both models.")
+    images = graph.check_images(model_a, images)
+    graph.check_images(model_b, images)
+    if not callable(method):
+        raise ValueError(f"method must be a map method such as cam.grad_cam, got {method!r}.")
+    size = tuple(images.shape[1:3])
+    measure = _check_measure(measure, size)
+    if class_index is None:
+        class_index = predicted_classes(model_a, images)
+    class_index = graph.check_classes(model_a, class_index, len(images))
+    maps_a = _method_maps(method, model_a, images, class_index, kwargs)
+    maps_b = _method_maps(method, model_b, images, class_index, kwargs)
+    return _similarity(measure, maps_a, maps_b, size)
+
+
+# Controls: maps that ignore the model by design.
+
+
+def _check_control_settings(name, settings):
+    unknown = sorted(set(settings) - set(_CONTROL_SETTINGS))
+    if unknown:
+        raise ValueError(f"{name} does not take {unknown}. It accepts layer= and "
+                         "batch_size= only so that it can stand in for a map method, and "
+                         "ignores them.")
+
+
+def _grey(images):
+    """Images (N, H, W, C) in grey (N, H, W), with :func:`camlib.filters.to_gray`."""
+    from camlib import filters
+
+    channels = images.shape[-1]
+    if channels == 1:
+        return images[..., 0]
+    if channels in (3, 4):
+        return np.stack([filters.to_gray(image) for image in images])
+    return images.mean(axis=-1)
+
+
+def edge_control(model, images, class_index=None, **kwargs):
+    """An edge detector as a map: the Sobel gradient magnitude of each image in grey.
+
+    Adebayo et al. (2018) compare saliency maps with an edge detector, which needs
+    neither a model nor training data. This control has the signature of a map method,
+    so :func:`sanity_check`, :func:`model_comparison` and :func:`evaluate` accept it. It
+    ignores ``model`` and ``class_index`` by design. So it must **fail** every
+    randomisation test: its maps are the same for every model, and the similarity is
+    exactly 1 (for a flat image the map is flat, and the rank correlation is 0 by its
+    convention). A method that scores close to it is an edge detector, too.
+
+    The grey image is :func:`camlib.filters.to_gray` (BT.709 weights) for 3 channels (4
+    with alpha), the channel itself for 1, and the mean of the channels otherwise. The
+    map is ``sqrt(gx² + gy²)`` of :func:`camlib.filters.sobel`, with 'reflect' borders,
+    at the image size.
+
+    Args:
+        model: any model, or None; not used.
+        images: (N, H, W, C).
+        class_index: not used.
+        **kwargs: ``layer`` and ``batch_size`` are accepted and ignored, so that the
+            control can replace a map method in a loop; any other name is refused.
+
+    Returns:
+        float32 (N, H, W), at least 0.
+
+    Raises:
+        ValueError: bad images, or another keyword than ``layer`` or ``batch_size``.
+
+    Example:
+        >>> step = np.zeros((1, 5, 6, 1)); step[..., 3:, :] = 1.0
+        >>> edge_control(None, step)[0, 2].tolist()
+        [0.0, 0.0, 4.0, 4.0, 0.0, 0.0]
+    """
+    from camlib import filters
+
+    _check_control_settings("edge_control", kwargs)
+    grey = _grey(_check_images(images))
+    edges = [filters.gradient_magnitude(*filters.sobel(image)) for image in grey]
+    return np.stack(edges).astype(np.float32)
+
+
+def _check_rng(rng):
+    if rng is None or isinstance(rng, np.random.Generator):
+        return np.random.default_rng(rng)
+    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral) or rng < 0:
+        raise ValueError("rng must be None (new maps on every call), a non-negative integer "
+                         "(the same maps on every call) or a numpy Generator such as "
+                         f"np.random.default_rng(0) (new maps on every call, and the same "
+                         f"run each time), got {rng!r}.")
+    return np.random.default_rng(int(rng))
+
+
+def random_control(model, images, class_index=None, *, size=None, rng=None, **kwargs):
+    """A random map per image, uniform in [0, 1): a map that ignores the model.
+
+    Binder et al. (2023) point out that such a map can pass a randomisation test. This
+    control has the signature of a map method, so :func:`sanity_check`,
+    :func:`model_comparison` and :func:`evaluate` accept it. It ignores ``model`` and
+    ``class_index`` by design. What it scores depends only on when its maps are drawn:
+
+    - ``rng=None`` (the default) or a numpy Generator: new maps on **every call**. The
+      maps before and after a randomisation are unrelated, so the control **passes**
+      (correlation near 0), even for a model compared with itself. This is Binder et
+      al.'s point, and why it is the default. With None each run differs; pass
+      ``rng=np.random.default_rng(0)`` to get the same run every time (each call still
+      draws new maps from the Generator).
+    - an int: the **same** maps on every call, for any model. The control then
+      **fails** (correlation 1), like :func:`edge_control`: a map that is the same for
+      every model cannot explain any of them.
+
+    So a randomisation test measures only whether a map changes with the model. It
+    cannot tell a map that follows the model from noise.
+
+    Args:
+        model: any model, or None; not used.
+        images: (N, H, W, C); only their number and size are used.
+        class_index: not used.
+        size: ``(h, w)`` or one int, the size of the maps; None for the image size.
+        rng: None, a non-negative integer, or a ``numpy.random.Generator``; see above.
+            (It is not named ``seed``, since :func:`sanity_check` takes ``seed`` for
+            :func:`randomize_top`.)
+        **kwargs: ``layer`` and ``batch_size`` are accepted and ignored, so that the
+            control can replace a map method in a loop; any other name is refused.
+
+    Returns:
+        float32 (N, h, w).
+
+    Raises:
+        ValueError: bad images, size or rng, or another keyword than ``layer`` or
+            ``batch_size``.
+
+    Example:
+        >>> x = np.zeros((2, 8, 8, 3))
+        >>> random_control(None, x, size=4).shape
+        (2, 4, 4)
+        >>> bool((random_control(None, x, rng=0) == random_control(None, x, rng=0)).all())
+        True
+        >>> draws = np.random.default_rng(0)
+        >>> first, second = (random_control(None, x, rng=draws) for _ in range(2))
+        >>> bool((first == second).any())
+        False
+    """
+    _check_control_settings("random_control", kwargs)
+    images = _check_images(images)
+    size = tuple(images.shape[1:3]) if size is None else localize.check_image_size(size, "size")
+    return _check_rng(rng).random((len(images), *size), dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------------
