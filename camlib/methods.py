@@ -8,7 +8,9 @@ what a method needs:
   (N, h, w, K) and the gradients ``dS/dA`` of each image's class score ``S``. A method
   defines :meth:`~LayerMethod.weights` (per-channel weights; the map is
   ReLU(Σ_k weight_k A_k)) or :meth:`~LayerMethod.combine` (the map itself).
-  Grad-CAM, Grad-CAM++, LayerCAM, HiResCAM, XGrad-CAM and saliency are layer methods.
+  Grad-CAM, Grad-CAM++, LayerCAM, HiResCAM, XGrad-CAM and saliency are layer methods;
+  guided backpropagation and the deconvnet are saliency with another backward rule for
+  the ReLUs (:meth:`~LayerMethod.forward_context`).
 - :class:`ProbeMethod`: the model is run again on perturbed inputs and re-scored; there
   is no backward pass through the captured layer. A method defines
   :meth:`~ProbeMethod.explain`, which receives a :class:`Probe`, and
@@ -66,9 +68,11 @@ __all__ = [
     "score_cam",
     "saliency",
     "guided_backprop",
+    "deconvnet",
     "guided_grad_cam",
     "GuidedGradCAM",
     "guided_relus",
+    "deconvnet_relus",
     "smooth_grad",
     "integrated_gradients",
     "occlusion",
@@ -684,6 +688,16 @@ def _guided_relu(x):
     return tf.nn.relu(x), backward
 
 
+@tf.custom_gradient
+def _deconvnet_relu(x):
+    """ReLU whose backward pass keeps the positive gradients, whatever the input was."""
+
+    def backward(upstream):
+        return tf.nn.relu(upstream)
+
+    return tf.nn.relu(x), backward
+
+
 @contextlib.contextmanager
 def guided_relus(model):
     """Within the block, every ``activation="relu"`` of ``model`` passes back guided gradients.
@@ -698,21 +712,43 @@ def guided_relus(model):
         ValueError: a ``keras.layers.ReLU`` layer (its call cannot be changed this way;
             build the model with ``activation="relu"``), or no ReLU at all.
     """
+    with _swapped_relus(model, _guided_relu, "guided backpropagation"):
+        yield
+
+
+@contextlib.contextmanager
+def deconvnet_relus(model):
+    """Within the block, every ``activation="relu"`` of ``model`` passes back as in a deconvnet.
+
+    As :func:`guided_relus`, but the backward pass keeps the positive gradients wherever
+    the forward input was, positive or not: the rule of Zeiler and Fergus's deconvolution
+    network (2014), as Springenberg et al. (2015) write it.
+
+    Raises:
+        ValueError: a ``keras.layers.ReLU`` layer, or no ReLU at all.
+    """
+    with _swapped_relus(model, _deconvnet_relu, "the deconvnet"):
+        yield
+
+
+@contextlib.contextmanager
+def _swapped_relus(model, replacement, method):
+    """Every ``activation="relu"`` of ``model`` is ``replacement`` within the block."""
     relu = keras.activations.relu
     swapped = []
     try:
         for path, layer in graph.walk(model):
             if isinstance(layer, keras.layers.ReLU):
                 raise ValueError(
-                    f"Layer {path!r} is a keras.layers.ReLU, which guided backpropagation "
-                    "cannot change; build the model with activation='relu' in its layers."
+                    f"Layer {path!r} is a keras.layers.ReLU, which {method} cannot change; "
+                    "build the model with activation='relu' in its layers."
                 )
             if getattr(layer, "activation", None) is relu:
-                object.__setattr__(layer, "activation", _guided_relu)
+                object.__setattr__(layer, "activation", replacement)
                 swapped.append(layer)
         if not swapped:
-            raise ValueError("The model has no ReLU, so guided backpropagation is plain "
-                             "saliency; use Saliency instead.")
+            raise ValueError(f"The model has no ReLU, so {method} is plain saliency; use "
+                             "Saliency instead.")
         yield
     finally:
         for layer in swapped:
@@ -739,6 +775,31 @@ class GuidedBackprop(Saliency):
     def forward_context(self, model):
         """Guided ReLUs during the forward call (see :func:`guided_relus`)."""
         return guided_relus(model)
+
+
+class Deconvnet(Saliency):
+    """The deconvnet of Zeiler and Fergus (2014), as a backward pass: the slides' DeconvNet.
+
+    The pixel gradient of the class score, with every ReLU's backward pass changed so
+    that only positive gradients pass, wherever the ReLU's input was
+    (:func:`deconvnet_relus`). Saliency keeps the gradient where the input was positive;
+    guided backpropagation needs both. Springenberg et al. (2015) show the three rules
+    side by side. The map is the largest ``|gradient|`` over the colour channels.
+
+    Zeiler and Fergus projected one unit of a chosen layer back to the pixels; this class
+    starts from the class score, like the other methods, so that its map can be compared
+    with theirs.
+
+    Example:
+        >>> Deconvnet()(model, images).shape
+        (4, 64, 64)
+    """
+
+    name = "Deconvnet"
+
+    def forward_context(self, model):
+        """Deconvnet ReLUs during the forward call (see :func:`deconvnet_relus`)."""
+        return deconvnet_relus(model)
 
 
 class GuidedGradCAM:
@@ -1118,6 +1179,16 @@ def guided_backprop(model, images, class_index=None, *, batch_size=DEFAULT_BATCH
         (4, 64, 64)
     """
     return GuidedBackprop()(model, images, class_index, batch_size=batch_size)
+
+
+def deconvnet(model, images, class_index=None, *, batch_size=DEFAULT_BATCH_SIZE):
+    """Deconvnet maps (N, H, W); see :class:`Deconvnet`.
+
+    Example:
+        >>> deconvnet(model, images).shape
+        (4, 64, 64)
+    """
+    return Deconvnet()(model, images, class_index, batch_size=batch_size)
 
 
 def guided_grad_cam(model, images, class_index=None, layer=None, *,

@@ -301,7 +301,8 @@ def test_new_methods_work_on_batches_nested_models_and_logit_heads(name):
 def test_the_registry_names_every_method_and_each_takes_the_same_arguments():
     assert list(C.METHODS) == ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM",
                                "XGrad-CAM", "Score-CAM", "Saliency", "Guided Backprop",
-                               "SmoothGrad", "Integrated Gradients", "Occlusion"]
+                               "Deconvnet", "SmoothGrad", "Integrated Gradients",
+                               "Occlusion"]
     model, x = gap_model(29), images(2, 29)
     for name, method in C.METHODS.items():
         if name == "Occlusion":
@@ -487,6 +488,32 @@ def test_guided_backprop_follows_the_guided_relu_rule():
                                    np.abs(guided).reshape(3, 4, 4), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(C.saliency(model, x, c), np.abs(plain).reshape(3, 4, 4),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_deconvnet_follows_its_relu_rule_whatever_the_input():
+    """d S_c / d x through a deconvnet ReLU: W1 (1[g > 0] · g), the forward sign ignored."""
+    model = dense_relu_model(63)
+    x = np.random.default_rng(63).standard_normal((3, 4, 4, 1)).astype(np.float32)
+    w1, b1 = model.get_layer("hidden").get_weights()
+    w2, _ = model.get_layer("out").get_weights()
+    z = x.reshape(3, -1) @ w1 + b1
+    assert (z < 0).any()  # some hidden units are off, so the rules differ
+    for c in range(3):
+        g = w2[:, c]
+        rule = np.broadcast_to((g > 0) * g, z.shape) @ w1.T
+        np.testing.assert_allclose(C.deconvnet(model, x, c), np.abs(rule).reshape(3, 4, 4),
+                                   rtol=1e-5, atol=1e-6)
+    # One map for every image: the deconvnet ignores where the forward pass was off.
+    maps = C.deconvnet(model, x, 0)
+    np.testing.assert_allclose(maps[0], maps[1], rtol=1e-5)
+    assert not np.allclose(maps, C.guided_backprop(model, x, 0))
+
+
+def test_deconvnet_refuses_a_relu_layer_and_a_model_without_relu():
+    with pytest.raises(ValueError, match="deconvnet cannot change"):
+        C.deconvnet(dense_relu_model(64, keras.layers.ReLU()), np.zeros((1, 4, 4, 1)), 0)
+    with pytest.raises(ValueError, match="no ReLU"):
+        C.deconvnet(dense_relu_model(64, keras.layers.Identity()), np.zeros((1, 4, 4, 1)), 0)
 
 
 def test_guided_relus_are_undone_after_the_pass():
