@@ -197,17 +197,23 @@ def _check_rule(rule):
     return rule
 
 
+def _bool_array(values, name, rule, hint):
+    """``values`` as a bool array; 0 and 1 are converted, anything else is refused."""
+    try:
+        values = np.asarray(values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be one array of bools (N, H, W).") from None
+    if values.dtype != bool:
+        if values.dtype.kind not in "iuf" or not np.isin(values, (0, 1)).all():
+            raise ValueError(f"{rule}, got dtype {values.dtype}{hint}")
+        values = values.astype(bool)
+    return values
+
+
 def _object_masks(masks, n, size):
     """Object masks as bool (N, H, W): one non-empty mask per map, at the image size."""
-    try:
-        masks = np.asarray(masks)
-    except (TypeError, ValueError):
-        raise ValueError("masks must be one array of bools (N, H, W).") from None
-    if masks.dtype != bool:
-        if masks.dtype.kind not in "iuf" or not np.isin(masks, (0, 1)).all():
-            raise ValueError(f"Object masks must be bools (or 0 and 1), got dtype "
-                             f"{masks.dtype}; pass masks > 0.5 for soft masks.")
-        masks = masks.astype(bool)
+    masks = _bool_array(masks, "masks", "Object masks must be bools (or 0 and 1)",
+                        "; pass masks > 0.5 for soft masks.")
     if masks.shape != (n, *size):
         raise ValueError(f"Object masks must have shape (N, H, W) = {(n, *size)} (one mask "
                          f"per map, at the image size), got {masks.shape}; set image_size "
@@ -715,15 +721,8 @@ _ROAD_NEIGHBOURS = tuple((dy, dx, 1 / 6 if dy == 0 or dx == 0 else 1 / 12)
 
 def _check_removed(removed, shape):
     """The removed pixels as bool (N, H, W), for images of ``shape`` (N, H, W, C)."""
-    try:
-        removed = np.asarray(removed)
-    except (TypeError, ValueError):
-        raise ValueError("removed must be one array of bools (N, H, W).") from None
-    if removed.dtype != bool:
-        if removed.dtype.kind not in "iuf" or not np.isin(removed, (0, 1)).all():
-            raise ValueError(f"removed must be bools (True for a removed pixel) or 0 and 1, "
-                             f"got dtype {removed.dtype}.")
-        removed = removed.astype(bool)
+    removed = _bool_array(removed, "removed",
+                          "removed must be bools (True for a removed pixel) or 0 and 1", ".")
     if removed.shape != tuple(shape[:3]):
         hint = " For one image pass removed[None]." if removed.shape == tuple(shape[1:3]) else ""
         raise ValueError(f"removed must have the shape (N, H, W) = {tuple(shape[:3])} of the "
