@@ -12,12 +12,14 @@ VENV := $(CURDIR)/.venv
 endif
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.cam-book-installed
+# MathJax for the offline site, from the npm registry (scripts/vendor_assets.py).
+VENDORED := _vendor/static/mathjax/.version
 export PATH := $(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: install browser execute book test lint unit notebooks book-strict site clean
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(VENDORED)
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x "$(PYTHON)" || python3 -m venv "$(VENV)"
@@ -25,6 +27,9 @@ $(INSTALLED): requirements.txt pyproject.toml
 	"$(PYTHON)" -m pip install --quiet -r requirements.txt
 	"$(PYTHON)" -m pip install --quiet --no-deps -e .
 	touch "$@"
+
+$(VENDORED): scripts/vendor_assets.py | $(INSTALLED)
+	"$(PYTHON)" scripts/vendor_assets.py
 
 ## Build the HTML site into _build/html, executing every notebook.
 book: execute
@@ -65,10 +70,11 @@ site: install browser
 	"$(PYTHON)" -m pytest tests/browser
 
 # Headless Chromium for the site test, from Debian's packages.
+# A Korean font too, so that the test can check that Korean text is not drawn as boxes.
 browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "the site test needs Chromium: sudo apt-get install chromium"; exit 1; fi; }
+	@{ command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q "CJK KR"; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "the site test needs Chromium and a Korean font: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; }
 
 clean:
 	rm -rf _build
