@@ -25,7 +25,9 @@ not pull in TensorFlow:
 - :mod:`camlib.stats`: intervals across training seeds and across images
 - :mod:`camlib.seeds`: one training recipe under several seeds, cached like the zoo
 - :mod:`camlib.plot`: the book's figure standard, overlays, grids, colour bars, boxes
-- :mod:`camlib.widgets`: ipywidgets explorers
+- :mod:`camlib.explore`: explorers that run in the browser, on the static site, in Jupyter
+  and on Colab, from small arrays the notebook exports
+- :mod:`camlib.widgets`: the same filter and activation explorers as ipywidgets (Jupyter, Colab)
 - :mod:`camlib.notebook`: helpers every notebook shares (seeding, ``glue`` that works off-book)
 """
 

@@ -1,9 +1,10 @@
-"""ipywidgets explorers for chapters 2 and 3, and how a filter's response is drawn.
+"""ipywidgets explorers for chapters 1 and 2, and how a filter's response is drawn.
 
 The module has :func:`filter_explorer`, :func:`show_response` and
 :func:`activation_browser`. They use only widgets that exist in both ipywidgets 7 and 8
 (``Dropdown``, ``Output``, ``HBox``/``VBox``, ``interactive_output``), so they run in
-Jupyter and on Colab alike. Each explorer has a static figure beside it in the book.
+Jupyter and on Colab alike. They need a running kernel, so the book's pages use
+:mod:`camlib.explore` instead, whose explorers run in the browser on the static site too.
 """
 
 from __future__ import annotations
