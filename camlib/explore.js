@@ -215,6 +215,9 @@
       [node, el("figcaption", {}, [caption])]);
   }
 
+  // A fixed label with sub- and superscripts, e.g. "M<sub>c</sub>" (never reader data).
+  const label = (html) => el("span", { innerHTML: html });
+
   const fmt = (v, digits) => (Math.abs(v) < 1e-12 ? 0 : v).toFixed(digits);
 
   // --------------------------------------------------------------- chapter 1: filters
@@ -232,7 +235,7 @@
       cells.push(cell);
       grid.append(cell);
     }
-    const side = 256;
+    const side = 220;  // two photos and the kernel fit the 760-px text column
     const views = {}, figures = {};
     [["image", "photo", side], ["response", "response", side],
      ["sobel x", "Sobel x (gx)", 160], ["sobel y", "Sobel y (gy)", 160],
@@ -413,10 +416,13 @@
     const scores = el("div", { "data-role": "scores", style: { fontSize: "14px" } });
     root.append(row([imageLabel, classLabel, reset]),
                 row([figure("the image", overView),
-                     figure("M_c = Σ_k w_k^c f_k (all channels)", sumView), scores]),
-                el("p", { style: { fontSize: "13px" } }, [
-                  "The channels with the largest part in S_c. Each tile: f_k (grey), " +
-                  "then w_k^c f_k (red adds to the score, blue subtracts). Drag a weight."]),
+                     figure(label("M<sub>c</sub> = Σ<sub>k</sub> w<sub>k</sub><sup>c</sup> " +
+                                  "f<sub>k</sub>, all channels"), sumView), scores]),
+                el("p", { style: { fontSize: "13px" } }, [label(
+                  "The channels with the largest part in S<sub>c</sub>. Each tile: " +
+                  "f<sub>k</sub> (grey), then w<sub>k</sub><sup>c</sup> f<sub>k</sub> (red " +
+                  "adds to the score, blue subtracts). Drag a weight; M<sub>c</sub> keeps " +
+                  "its colour scale until you pick another image or class.")]),
                 tiles);
     const state = {};
     root.camState = state;
@@ -434,7 +440,9 @@
 
     function mean(values) { return values.reduce((a, b) => a + b, 0) / values.length; }
 
-    function compose() {
+    let limit = 1;  // M_c's colour scale, fixed while the reader drags weights
+
+    function compose(rescale) {
       const c = +classMenu.value;
       const sum = new Float64Array(w * h);
       for (let k = 0; k < K; k++) {
@@ -442,7 +450,7 @@
         for (let i = 0; i < w * h; i++) sum[i] += wk * features[k][i];
       }
       const score = mean(sum) + data.bias[c];
-      const limit = Math.max(...Array.from(sum, Math.abs)) || 1;
+      if (rescale) limit = Math.max(...Array.from(sum, Math.abs)) || 1;
       paint(sumView, w, h, (i) => lutColour(data.signed_lut, (sum[i] / limit + 1) / 2));
       drawOver(overView, images[+imageMenu.value], null, null, 0, 1);
       const logit = data.per_image[+imageMenu.value].logits[c];
@@ -456,9 +464,10 @@
       const exp = all.map((s) => Math.exp(s - top));
       const total = exp.reduce((a, b) => a + b, 0);
       scores.replaceChildren(
-        el("div", {}, ["S_c = mean(M_c) + b_c = ", el("b", { "data-role": "score" },
-                                                      [fmt(score, 3)])]),
-        el("div", {}, ["mean(M_c) = " + fmt(mean(sum), 3) + ", b_c = " + fmt(data.bias[c], 3)]),
+        el("div", {}, [label("S<sub>c</sub> = mean(M<sub>c</sub>) + b<sub>c</sub> = "),
+                       el("b", { "data-role": "score" }, [fmt(score, 3)])]),
+        el("div", {}, [label("mean(M<sub>c</sub>) = " + fmt(mean(sum), 3) + ", b<sub>c</sub> = " +
+                             fmt(data.bias[c], 3))]),
         el("div", {}, ["the model's own logit (trained weights): " + fmt(logit, 3)]),
         el("div", {}, ["softmax over the classes:"]),
         el("ul", { style: { margin: "0" } }, data.classes.map((name, cc) =>
@@ -482,8 +491,9 @@
         const partView = canvas(w, h, 72, "w_k f_k");
         const topF = Math.max(...features[k]) || 1;
         paint(fView, w, h, (i) => grey(features[k][i] / topF));
-        const [label, input, shownValue] = slider(
+        const [weightLabel, input, shownValue] = slider(
           "w", -range, range, "any", weights[k][c], "weight-" + k);
+        weightLabel.firstChild.replaceWith(label("w<sub>" + k + "</sub><sup>c</sup> "));
         shownValue.textContent = fmt(weights[k][c], 3);
         function drawPart() {
           const part = features[k].map((v) => v * weights[k][c]);
@@ -498,8 +508,9 @@
         });
         drawPart();
         tiles.append(el("div", { style: { fontSize: "12px" } }, [
-          el("div", {}, ["channel " + k + ", mean f_k = " + fmt(mean(features[k]), 3)]),
-          row([fView, partView], false), label]));
+          el("div", {}, [label("channel " + k + ", mean f<sub>k</sub> = " +
+                               fmt(mean(features[k]), 3))]),
+          row([fView, partView], false), weightLabel]));
       });
     }
 
@@ -510,9 +521,9 @@
       return compose();
     };
     root.features = () => features;
-    function full() { loadImage(); buildTiles(); compose(); }
+    function full() { loadImage(); buildTiles(); compose(true); }
     imageMenu.addEventListener("change", full);
-    classMenu.addEventListener("change", () => { buildTiles(); compose(); });
+    classMenu.addEventListener("change", () => { buildTiles(); compose(true); });
     reset.addEventListener("click", () => {
       weights = data.weights.map((r) => r.slice());
       full();
