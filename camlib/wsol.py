@@ -298,9 +298,23 @@ def best_ious(maps, boxes, *, image_size, thresholds=CAM_THRESHOLDS, multi_conto
     table = np.zeros((len(scaled), len(thresholds)))
     for i, score_map in enumerate(scaled):
         per_threshold = boxes_from_map(score_map, thresholds, multi_contour=multi_contour)
-        for t, found in enumerate(per_threshold):
-            table[i, t] = iou_matrix(found, truth[i : i + 1]).max()
+        # All thresholds' boxes in one array, then the best IoU of each threshold's rows:
+        # the same numbers as iou_matrix(found, truth[i:i+1]).max(), without a call per
+        # threshold (the boxes come from boxes_from_map, so they need no checking).
+        starts = np.cumsum([0] + [len(found) for found in per_threshold[:-1]])
+        table[i] = np.maximum.reduceat(_ious_with(np.concatenate(per_threshold), truth[i]),
+                                       starts)
     return table
+
+
+def _ious_with(boxes, box):
+    """IoU of inclusive boxes (K, 4) with one inclusive box, as :func:`iou_matrix`."""
+    width = np.maximum(0, np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]) + 1)
+    height = np.maximum(0, np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]) + 1)
+    inter = width * height
+    area = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
+    own = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
+    return (inter / (area + own - inter)).astype(np.float64)
 
 
 def box_accuracy_interval(table, *, iou_thresholds=(50,), confidence=0.95, resamples=1000,
