@@ -82,8 +82,11 @@ class Explorer:
             f'<div class="cam-explore" id="{element}" data-kind="{kind}">\n'
             f'<script type="application/json" class="cam-explore-data">{safe}</script>\n'
             f'<noscript><p>{html.escape(fallback)}</p></noscript>\n'
-            f"<script>\n{_runtime()}\ncamExplore.mount(document.getElementById("
-            f'"{element}"));\n</script>\n</div>'
+            # The script finds its own explorer: Jupyter may run it before the output
+            # is attached to the page, when getElementById would find nothing.
+            f"<script>\n{_runtime()}\ncamExplore.mount((document.currentScript && "
+            f'document.currentScript.closest(".cam-explore")) || '
+            f'document.getElementById("{element}"));\n</script>\n</div>'
         )
 
     def _repr_html_(self):
