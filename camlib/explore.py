@@ -170,8 +170,9 @@ def filters(images: Mapping[str, np.ndarray], kernels: Mapping[str, np.ndarray] 
     :func:`camlib.filters.correlate2d` does (cross-correlation, ``'reflect'`` borders),
     and always shows Sobel x, Sobel y and their gradient magnitude beside it. A kernel
     whose weights sum to zero gives a signed response, drawn on the diverging scale at
-    ±(99.5th percentile of |response|), as :func:`camlib.widgets.show_response` draws it;
-    any other kernel gives an image, drawn in grey from 0 to 1.
+    ± the 99.5th percentile of the absolute response, as
+    :func:`camlib.widgets.show_response` draws it; any other kernel gives an image, drawn
+    in grey from 0 to 1.
 
     Args:
         images: names to grayscale images (H, W) in [0, 1]; colour images are converted
@@ -284,12 +285,13 @@ def cam_sum(model, images, *, class_names=None, channels: int = 8, titles=None) 
     """CAM as a sum of channels, with the weights in the reader's hands.
 
     For each image and class it shows the ``channels`` channels f_k with the largest
-    contribution |w_k^c · mean f_k| to the score, their weights w_k^c as sliders, their
-    parts w_k^c f_k, and M_c = Σ_k w_k^c f_k over *all* channels. The score beside it is
-    S_c = Σ_k w_k^c · mean(f_k) + b_c, the mean of M_c plus the bias (the CAM identity of
-    chapter 4). Dragging w_k^c changes M_c by the change times f_k and S_c by the change
-    times mean(f_k). Each f_k travels as 8-bit PNG with its own scale, so S_c matches the
-    model's logit to about 1e-3 of the maps' range; the explorer shows both.
+    contribution to the score (the absolute value of ``w_k^c · mean(f_k)``), their weights
+    w_k^c as sliders, their parts w_k^c f_k, and M_c = Σ_k w_k^c f_k over *all* channels.
+    The score beside it is S_c = Σ_k w_k^c · mean(f_k) + b_c, the mean of M_c plus the
+    bias (the CAM identity of chapter 4). Dragging w_k^c changes M_c by the change times
+    f_k and S_c by the change times mean(f_k). Each f_k travels as 8-bit PNG with its own
+    scale, so S_c matches the model's logit to about 1e-3 of the maps' range; the explorer
+    shows both.
 
     Args:
         model: a Keras model with a GAP → Dense head (see :func:`camlib.cam.find_cam_head`).
