@@ -359,6 +359,7 @@
       Object.assign(state, { layer: layer.name, channel: +channelSlider.value,
                              values, shape: [h, w], field: null });
       drawImage(null);
+      root.dataset.updates = String((+root.dataset.updates || 0) + 1);
     }
 
     // The receptive field of cell (row, col): a square of the field's size centred on
@@ -385,6 +386,7 @@
         layer.name + ": activation " + value.toPrecision(3) + ". It sees pixels x " +
         field[0] + "–" + (field[2] - 1) + ", y " + field[1] + "–" + (field[3] - 1) +
         " (receptive field " + layer.field + " px, stride " + layer.stride + " px).";
+      root.dataset.updates = String((+root.dataset.updates || 0) + 1);
     };
     mapView.addEventListener("mousemove", (event) => {
       const layer = layers[+layerMenu.value];

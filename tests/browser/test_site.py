@@ -336,12 +336,15 @@ def _drive(tab, kind, data):
         handle = control(tab, 0, f"weight-{k}")
         old = float(handle.input_value())
         handle.fill(str(old + 0.5))
+        moved = float(handle.input_value()) - old  # the slider stops at its end
+        assert moved > 0
         after = state(tab)
         h, w = data["map_shape"]
         per_image = data["per_image"][0]
         f_k = tiles(per_image["maps"], w)[k] * per_image["top"][k]
         change = np.reshape(after["map"], (h, w)) - np.reshape(first["map"], (h, w))
-        assert np.abs(change - 0.5 * f_k).max() < 1e-9
+        assert np.abs(change - moved * f_k).max() < 1e-9
+        assert after["score"] - first["score"] == pytest.approx(moved * f_k.mean(), abs=1e-9)
         assert abs(first["score"] - first["logit"]) < 0.05 * max(1, abs(first["logit"]))
     elif kind == "map_to_box":
         control(tab, 0, "threshold").fill("0.35")
