@@ -210,10 +210,18 @@
                                 margin: "6px 0" } }, children);
   }
 
+  // A canvas with its caption below; the figure is as wide as the canvas, so that a long
+  // caption wraps instead of pushing the next panel onto a new line.
   function figure(caption, node) {
-    return el("figure", { style: { margin: "0", textAlign: "center", fontSize: "13px" } },
-      [node, el("figcaption", {}, [caption])]);
+    const width = node.style && node.style.width;
+    return el("figure", { style: { margin: "0", textAlign: "center", fontSize: "13px",
+                                   width: width || "auto", flex: "0 0 auto" } },
+      [node, el("figcaption", { style: { margin: "2px 0 0 0" } }, [caption])]);
   }
+
+  // matplotlib's tab10, the colours of the book's line plots.
+  const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
   // A fixed label with sub- and superscripts, e.g. "M<sub>c</sub>" (never reader data).
   const label = (html) => el("span", { innerHTML: html });
@@ -545,22 +553,26 @@
     const [methodLabel, methodMenu] = select("method", names, "method");
     const [thresholdLabel, thresholdSlider] = slider("threshold", 0.01, 0.99, 0.01, 0.2,
                                                      "threshold");
-    const mapView = canvas(W * scale, H * scale, W * scale, "map");
-    const keptView = canvas(W * scale, H * scale, W * scale, "kept");
-    const curve = el("canvas", { width: 360, height: 240, "data-role": "curve",
-                                 style: { width: "360px", height: "240px" } });
+    // Three panels side by side in the 690-px text column.
+    const mapView = canvas(W * scale, H * scale, 176, "map");
+    const keptView = canvas(W * scale, H * scale, 176, "kept");
+    const curve = el("canvas", { width: 260, height: 200, "data-role": "curve",
+                                 style: { width: "260px", height: "200px" } });
+    const legend = el("div", { style: { fontSize: "13px", textAlign: "left" } },
+      names.map((name, m) => el("div", {}, [
+        el("span", { style: { color: TAB10[m % 10], fontWeight: "bold" } }, ["━ "]), name])));
     const result = el("p", { "data-role": "result", style: { fontSize: "14px" } });
     root.append(row([imageLabel, methodLabel, thresholdLabel]),
                 row([figure("map over the image; red: true box, green: the box", mapView),
                      figure("kept pixels (grey), the largest region (orange)", keptView),
-                     figure("localization accuracy on all " + data.n_images +
-                            " images", curve)]), result);
+                     el("div", {}, [figure("localization accuracy on all " + data.n_images +
+                                           " images", curve), legend])]), result);
     const state = {};
     root.camState = state;
 
     function drawCurve(threshold) {
       const context = curve.getContext("2d");
-      const left = 48, right = 10, top = 10, bottom = 36;
+      const left = 30, right = 8, top = 8, bottom = 34;
       const plotW = curve.width - left - right, plotH = curve.height - top - bottom;
       context.clearRect(0, 0, curve.width, curve.height);
       context.font = "12px sans-serif";
@@ -568,12 +580,11 @@
       context.strokeStyle = "#999";
       context.strokeRect(left, top, plotW, plotH);
       const px = (t) => left + t * plotW, py = (a) => top + (1 - a) * plotH;
-      [0, 0.5, 1].forEach((a) => context.fillText(a.toFixed(1), 18, py(a) + 4));
+      [0, 0.5, 1].forEach((a) => context.fillText(a.toFixed(1), 4, py(a) + 4));
       [0, 0.5, 1].forEach((t) => context.fillText(t.toFixed(1), px(t) - 8, top + plotH + 16));
       context.fillText("threshold", left + plotW / 2 - 26, curve.height - 4);
-      const colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"];
       names.forEach((name, m) => {
-        context.strokeStyle = colours[m % colours.length];
+        context.strokeStyle = TAB10[m % 10];
         context.lineWidth = name === names[+methodMenu.value] ? 3 : 1.5;
         context.beginPath();
         data.thresholds.forEach((t, i) => {
@@ -581,8 +592,6 @@
           context[f](px(t), py(data.curves[name][i]));
         });
         context.stroke();
-        context.fillStyle = colours[m % colours.length];
-        context.fillText(name, left + 6, top + 14 + 14 * m);
       });
       context.strokeStyle = "#000";
       context.setLineDash([4, 3]);
